@@ -1,0 +1,7 @@
+from services.connector.app import create_app
+from services.connector.settings import ConnectorSettings
+from shared.runtime import serve
+
+if __name__ == "__main__":
+    settings = ConnectorSettings()
+    serve(create_app(settings), settings)

@@ -1,0 +1,191 @@
+"""HTTP entry points of identity. Reached only through the gateway (internal secret required)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Request, Response, status
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from services.identity.service import ClientInfo, IdentityService
+from shared.errors import ERROR_RESPONSES, Unauthorized
+from shared.internal import CLIENT_IP_HEADER, Caller
+from shared.runtime import require_caller
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+class SignUpIn(Strict):
+    name: str = Field(min_length=1, max_length=100, pattern=r"\S")
+    email: EmailStr = Field(max_length=254)
+    password: str = Field(max_length=4096)
+
+
+class EmailIn(Strict):
+    email: EmailStr = Field(max_length=254)
+
+
+class TokenIn(Strict):
+    token: str = Field(min_length=1, max_length=256)
+
+
+class SignInIn(Strict):
+    email: str = Field(min_length=1, max_length=320)
+    password: str = Field(min_length=1, max_length=4096)
+
+
+class ResetConfirmIn(Strict):
+    token: str = Field(min_length=1, max_length=256)
+    password: str = Field(max_length=4096)
+
+
+class PasswordChangeIn(Strict):
+    current_password: str = Field(min_length=1, max_length=4096)
+    new_password: str = Field(max_length=4096)
+
+
+class UserOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    email: str
+    email_verified: bool
+
+
+class SignUpOut(BaseModel):
+    id: uuid.UUID
+    email: str
+    email_verified: Literal[False] = False
+    message: str = "Check your inbox for a link to confirm your email address."
+
+
+class Accepted(BaseModel):
+    status: Literal["accepted"] = "accepted"
+    message: str
+
+
+class VerifiedOut(BaseModel):
+    email_verified: Literal[True] = True
+
+
+class SessionOut(BaseModel):
+    id: uuid.UUID
+    ip: str | None
+    user_agent: str | None
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    current: bool
+
+
+class SessionList(BaseModel):
+    items: list[SessionOut]
+    next_cursor: str | None = None
+
+
+class ResolveIn(Strict):
+    token: str = Field(min_length=1, max_length=256)
+
+
+class ResolveOut(BaseModel):
+    user_id: uuid.UUID
+    session_id: uuid.UUID
+    email_verified: bool
+
+
+RESET_ACCEPTED = "If an account uses this address, we have sent it a link to choose a new password."
+RESEND_ACCEPTED = "If an unverified account uses this address, we have sent it a new confirmation link."
+
+
+def client_info(request: Request) -> ClientInfo:
+    agent = request.headers.get("user-agent")
+    return ClientInfo(ip=request.headers.get(CLIENT_IP_HEADER) or (request.client.host if request.client else None),
+                      user_agent=agent[:512] if agent else None)
+
+
+def build_routers(service: IdentityService) -> tuple[APIRouter, APIRouter]:
+    api = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
+    internal = APIRouter(prefix="/internal", include_in_schema=False)
+    CallerDep = Annotated[Caller, Depends(require_caller)]
+    ClientDep = Annotated[ClientInfo, Depends(client_info)]
+    settings = service.settings
+
+    @api.post("/auth/signup", status_code=status.HTTP_201_CREATED, response_model=SignUpOut, tags=["auth"])
+    async def sign_up(body: SignUpIn, client: ClientDep) -> SignUpOut:
+        user_id = await service.sign_up(name=body.name, email=body.email, password=body.password, client=client)
+        return SignUpOut(id=user_id, email=body.email.strip().lower())
+
+    @api.post("/auth/verify-email", response_model=VerifiedOut, tags=["auth"])
+    async def verify_email(body: TokenIn) -> VerifiedOut:
+        await service.verify_email(body.token)
+        return VerifiedOut()
+
+    @api.post("/auth/resend-verification", status_code=202, response_model=Accepted, tags=["auth"])
+    async def resend_verification(body: EmailIn, client: ClientDep) -> Accepted:
+        await service.resend_verification(email=body.email, client=client)
+        return Accepted(message=RESEND_ACCEPTED)
+
+    @api.post("/auth/login", response_model=UserOut, tags=["auth"])
+    async def sign_in(body: SignInIn, client: ClientDep, response: Response) -> UserOut:
+        signed_in = await service.sign_in(email=body.email, password=body.password, client=client)
+        response.set_cookie(settings.session_cookie_name, signed_in.token, max_age=signed_in.max_age, path="/",
+                            httponly=True, samesite="lax", secure=settings.is_production)
+        user = signed_in.user
+        return UserOut(id=user.id, name=user.name, email=user.email, email_verified=user.email_verified_at is not None)
+
+    @api.post("/auth/logout", status_code=204, tags=["auth"])
+    async def sign_out(caller: CallerDep) -> Response:
+        if caller.session_id:
+            await service.sign_out(caller.session_id)
+        response = Response(status_code=204)
+        response.delete_cookie(settings.session_cookie_name, path="/", httponly=True, samesite="lax",
+                               secure=settings.is_production)
+        return response
+
+    @api.get("/me", response_model=UserOut, tags=["auth"])
+    async def me(caller: CallerDep) -> UserOut:
+        user = await service.get_user(caller.user_id)
+        return UserOut(id=user.id, name=user.name, email=user.email, email_verified=user.email_verified_at is not None)
+
+    @api.get("/auth/sessions", response_model=SessionList, tags=["auth"])
+    async def list_sessions(caller: CallerDep) -> SessionList:
+        sessions = await service.list_sessions(caller.user_id)
+        return SessionList(items=[
+            SessionOut(id=s.id, ip=str(s.ip) if s.ip else None, user_agent=s.user_agent, created_at=s.created_at,
+                       last_seen_at=s.last_seen_at, expires_at=s.expires_at, current=s.id == caller.session_id)
+            for s in sessions])
+
+    @api.delete("/auth/sessions/{session_id}", status_code=204, tags=["auth"])
+    async def revoke_session(session_id: uuid.UUID, caller: CallerDep) -> Response:
+        await service.revoke_session(caller.user_id, session_id)
+        return Response(status_code=204)
+
+    @api.post("/auth/password-reset", status_code=202, response_model=Accepted, tags=["auth"])
+    async def request_reset(body: EmailIn, client: ClientDep) -> Accepted:
+        await service.request_password_reset(email=body.email, client=client)
+        return Accepted(message=RESET_ACCEPTED)
+
+    @api.post("/auth/password-reset/confirm", status_code=204, tags=["auth"])
+    async def confirm_reset(body: ResetConfirmIn) -> Response:
+        await service.confirm_password_reset(token=body.token, password=body.password)
+        return Response(status_code=204)
+
+    @api.post("/auth/password-change", status_code=204, tags=["auth"])
+    async def change_password(body: PasswordChangeIn, caller: CallerDep, client: ClientDep) -> Response:
+        await service.change_password(user_id=caller.user_id, session_id=caller.session_id,
+                                      current_password=body.current_password, new_password=body.new_password,
+                                      client=client)
+        return Response(status_code=204)
+
+    @internal.post("/sessions/resolve", response_model=ResolveOut)
+    async def resolve(body: ResolveIn) -> ResolveOut:
+        resolved = await service.resolve(body.token)
+        if resolved is None:
+            raise Unauthorized("Your session has ended. Sign in again.", code="session_expired")
+        return ResolveOut(user_id=resolved.user_id, session_id=resolved.session_id,
+                          email_verified=resolved.email_verified)
+
+    return api, internal

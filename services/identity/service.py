@@ -1,0 +1,339 @@
+"""Identity use cases. Every answer that could reveal whether an email is registered is the same
+whether it is or not, in body and (by doing the same work) in time."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.identity import tables as t
+from services.identity.mailer import Mail, Mailer
+from services.identity.passwords import Hasher, PasswordRejected, check_policy
+from services.identity.settings import IdentitySettings
+from services.identity.tokens import email_key, new_token, token_hash
+from shared.errors import BadRequest, Forbidden, NotFound, TooManyRequests, Unauthorized, Unprocessable
+from shared.events import UserEmailVerified, UserPasswordChanged, UserRegistered
+from shared.runtime import ServiceRuntime
+
+VERIFY = "verify"
+RESET = "reset"
+HOUR = timedelta(hours=1)
+SESSION_TOUCH_INTERVAL = timedelta(seconds=60)
+
+
+
+def invalid_credentials() -> Unauthorized:
+    return Unauthorized("Invalid email or password.", code="invalid_credentials")
+
+
+def invalid_link() -> BadRequest:
+    return BadRequest("This link is invalid, was already used, or has expired. Ask for a new one.",
+                      code="invalid_token")
+
+
+@dataclass(frozen=True)
+class ClientInfo:
+    ip: str | None
+    user_agent: str | None
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    user: t.User
+    token: str
+    max_age: int
+
+
+@dataclass(frozen=True)
+class ResolvedSession:
+    user_id: uuid.UUID
+    session_id: uuid.UUID
+    email_verified: bool
+
+
+def password_problem(password: str, *, email: str = "", name: str = "") -> None:
+    try:
+        check_policy(password, email=email, name=name)
+    except PasswordRejected as exc:
+        raise Unprocessable(str(exc), code="weak_password", details=[{"field": "password", "message": str(exc)}]) \
+            from None
+
+
+class IdentityService:
+    def __init__(self, runtime: ServiceRuntime, settings: IdentitySettings, mailer: Mailer,
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.runtime = runtime
+        self.settings = settings
+        self.mailer = mailer
+        self.now = now
+        self.hasher = Hasher(memory_kib=settings.argon2_memory_kib, time_cost=settings.argon2_time_cost,
+                             parallelism=settings.argon2_parallelism)
+
+    # --- sign-up and verification -------------------------------------------------------------
+
+    async def sign_up(self, *, name: str, email: str, password: str, client: ClientInfo) -> uuid.UUID:
+        email = email.strip().lower()
+        password_problem(password, email=email, name=name)
+        password_hash = self.hasher.hash(password)
+        now = self.now()
+        async with self.runtime.transaction() as session:
+            await self._limit(session, f"signup-ip:{client.ip}", self.settings.sign_ups_per_ip_per_hour)
+            existing = await session.scalar(sa.select(t.User).where(t.User.email == email))
+            if existing is not None:
+                # Same answer as a new sign-up; the owner learns of the attempt by mail.
+                self.mailer.send_later(Mail(
+                    to=email, subject="Someone tried to sign up to Postifys with your email",
+                    text=f"Hello {existing.name},\n\nSomeone tried to create a Postifys account with this address. "
+                         "You already have one. If it was you, sign in or reset your password. "
+                         "If not, you can ignore this message.",
+                    link=f"{self.settings.public_url}/", link_label="Open Postifys"))
+                return uuid.uuid4()
+            user = t.User(id=uuid.uuid4(), name=name.strip(), email=email, password_hash=password_hash,
+                          created_at=now, password_changed_at=now)
+            session.add(user)
+            await session.flush()
+            token = await self._issue_email_token(session, user, VERIFY)
+            await self.runtime.outbox.add(session, UserRegistered(user_id=user.id))
+        self._mail_verification(user, token)
+        return user.id
+
+    async def resend_verification(self, *, email: str, client: ClientInfo) -> None:
+        email = email.strip().lower()
+        async with self.runtime.transaction() as session:
+            await self._limit(session, f"mail-ip:{client.ip}", self.settings.mail_requests_per_ip_per_hour)
+            allowed = await self._under_limit(session, f"verify:{email_key(email)}",
+                                              self.settings.mails_per_account_per_hour)
+            user = await session.scalar(sa.select(t.User).where(t.User.email == email))
+            if user is None or user.email_verified_at is not None or not allowed:
+                return
+            token = await self._issue_email_token(session, user, VERIFY)
+        self._mail_verification(user, token)
+
+    async def verify_email(self, token: str) -> t.User:
+        async with self.runtime.transaction() as session:
+            record, user = await self._consume_email_token(session, token, VERIFY)
+            if user.email_verified_at is None:
+                user.email_verified_at = self.now()
+                await self.runtime.outbox.add(session, UserEmailVerified(user_id=user.id))
+        return user
+
+    # --- sessions ------------------------------------------------------------------------------
+
+    async def sign_in(self, *, email: str, password: str, client: ClientInfo) -> SignedIn:
+        email = email.strip().lower()
+        key = email_key(email)
+        now = self.now()
+        async with self.runtime.transaction() as session:
+            user = await session.scalar(sa.select(t.User).where(t.User.email == email))
+            ip_failures = await self._failures(session, t.SignInAttempt.ip == client.ip, now - HOUR) \
+                if client.ip else 0
+            # A completed reset starts the count afresh: the lock never outlives the owner's proof.
+            since = max(now - HOUR, user.password_changed_at) if user else now - HOUR
+            account_failures = await self._failures(session, t.SignInAttempt.email_key == key, since)
+            if ip_failures >= self.settings.failed_sign_ins_per_ip_per_hour \
+                    or account_failures >= self.settings.failed_sign_ins_per_account_per_hour:
+                self._audit(session, now, user, key, client, "throttled")
+                failure: Exception | None = TooManyRequests(
+                    "Too many failed sign-ins. Try again in an hour, or reset your password.",
+                    code="too_many_attempts", headers={"Retry-After": "3600"})
+            elif not self.hasher.verify(user.password_hash if user else None, password) or user is None:
+                self._audit(session, now, user, key, client, "failed")
+                failure = invalid_credentials()
+            else:
+                failure = None
+        if failure is not None:
+            raise failure
+        assert user is not None
+        async with self.runtime.transaction() as session:
+            if self.hasher.needs_rehash(user.password_hash):
+                await session.execute(sa.update(t.User).where(t.User.id == user.id)
+                                      .values(password_hash=self.hasher.hash(password)))
+            self._audit(session, now, user, key, client, "succeeded")
+            token = await self._open_session(session, user, client)
+        return SignedIn(user=user, token=token, max_age=self.settings.session_absolute_lifetime_seconds)
+
+    async def resolve(self, token: str) -> ResolvedSession | None:
+        now = self.now()
+        async with self.runtime.transaction() as session:
+            row = (await session.execute(
+                sa.select(t.Session, t.User.email_verified_at).join(t.User, t.User.id == t.Session.user_id)
+                .where(t.Session.token_hash == token_hash(token), t.Session.revoked_at.is_(None))
+            )).first()
+            if row is None:
+                return None
+            record, verified_at = row
+            idle = timedelta(seconds=self.settings.session_idle_timeout_seconds)
+            if now >= record.expires_at or now - record.last_seen_at >= idle:
+                return None
+            if now - record.last_seen_at >= SESSION_TOUCH_INTERVAL:
+                record.last_seen_at = now
+            return ResolvedSession(user_id=record.user_id, session_id=record.id,
+                                   email_verified=verified_at is not None)
+
+    async def sign_out(self, session_id: uuid.UUID) -> None:
+        async with self.runtime.transaction() as session:
+            await session.execute(sa.update(t.Session).where(t.Session.id == session_id, t.Session.revoked_at.is_(None))
+                                  .values(revoked_at=self.now()))
+
+    async def list_sessions(self, user_id: uuid.UUID) -> list[t.Session]:
+        now = self.now()
+        idle = timedelta(seconds=self.settings.session_idle_timeout_seconds)
+        async with self.runtime.sessionmaker() as session:
+            rows = await session.scalars(
+                sa.select(t.Session).where(t.Session.user_id == user_id, t.Session.revoked_at.is_(None),
+                                           t.Session.expires_at > now, t.Session.last_seen_at > now - idle)
+                .order_by(t.Session.created_at.desc()).limit(200))
+            return list(rows)
+
+    async def revoke_session(self, user_id: uuid.UUID, session_id: uuid.UUID) -> None:
+        async with self.runtime.transaction() as session:
+            result = await session.execute(
+                sa.update(t.Session).where(t.Session.id == session_id, t.Session.user_id == user_id,
+                                           t.Session.revoked_at.is_(None)).values(revoked_at=self.now()))
+            if result.rowcount == 0:  # type: ignore[attr-defined]
+                raise NotFound("No such session.", code="session_not_found")
+
+    async def get_user(self, user_id: uuid.UUID) -> t.User:
+        async with self.runtime.sessionmaker() as session:
+            user = await session.get(t.User, user_id)
+        if user is None:
+            raise Unauthorized()
+        return user
+
+    # --- passwords -----------------------------------------------------------------------------
+
+    async def request_password_reset(self, *, email: str, client: ClientInfo) -> None:
+        email = email.strip().lower()
+        token = new_token()
+        async with self.runtime.transaction() as session:
+            await self._limit(session, f"mail-ip:{client.ip}", self.settings.mail_requests_per_ip_per_hour)
+            allowed = await self._under_limit(session, f"reset:{email_key(email)}",
+                                              self.settings.mails_per_account_per_hour)
+            user = await session.scalar(sa.select(t.User).where(t.User.email == email))
+            if user is None or not allowed:
+                return
+            token = await self._issue_email_token(session, user, RESET, token)
+        self.mailer.send_later(Mail(
+            to=user.email, subject="Reset your Postifys password",
+            text=f"Hello {user.name},\n\nSomeone asked to reset the password of your Postifys account. "
+                 "The link below works once, for 30 minutes. If it was not you, ignore this message: "
+                 "your password stays as it is.",
+            link=f"{self.settings.public_url}/reset-password#token={token}", link_label="Choose a new password"))
+
+    async def confirm_password_reset(self, *, token: str, password: str) -> None:
+        async with self.runtime.transaction() as session:
+            record, user = await self._consume_email_token(session, token, RESET)
+            password_problem(password, email=user.email, name=user.name)
+            await self._set_password(session, user, password, keep_session=None, reason="reset")
+            # Following the mailed link proves the address too.
+            if user.email_verified_at is None:
+                user.email_verified_at = self.now()
+                await self.runtime.outbox.add(session, UserEmailVerified(user_id=user.id))
+        self._mail_password_changed(user)
+
+    async def change_password(self, *, user_id: uuid.UUID, session_id: uuid.UUID | None, current_password: str,
+                              new_password: str, client: ClientInfo) -> None:
+        user = await self.get_user(user_id)
+        if not self.hasher.verify(user.password_hash, current_password):
+            async with self.runtime.transaction() as session:
+                self._audit(session, self.now(), user, email_key(user.email), client, "failed_password_change")
+            raise Forbidden("The current password is not correct.", code="wrong_password")
+        password_problem(new_password, email=user.email, name=user.name)
+        async with self.runtime.transaction() as session:
+            user = await session.get_one(t.User, user_id)
+            await self._set_password(session, user, new_password, keep_session=session_id, reason="change")
+        self._mail_password_changed(user)
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    async def _set_password(self, session: AsyncSession, user: t.User, password: str,
+                            keep_session: uuid.UUID | None, reason: str) -> None:
+        now = self.now()
+        user.password_hash = self.hasher.hash(password)
+        user.password_changed_at = now
+        revoke = sa.update(t.Session).where(t.Session.user_id == user.id, t.Session.revoked_at.is_(None))
+        if keep_session is not None:
+            revoke = revoke.where(t.Session.id != keep_session)
+        await session.execute(revoke.values(revoked_at=now))
+        await session.execute(sa.update(t.EmailToken).where(t.EmailToken.user_id == user.id,
+                                                            t.EmailToken.purpose == RESET,
+                                                            t.EmailToken.used_at.is_(None)).values(used_at=now))
+        await self.runtime.outbox.add(session, UserPasswordChanged(user_id=user.id, reason=reason))  # type: ignore[arg-type]
+
+    async def _open_session(self, session: AsyncSession, user: t.User, client: ClientInfo) -> str:
+        token = new_token()
+        now = self.now()
+        session.add(t.Session(
+            id=uuid.uuid4(), user_id=user.id, token_hash=token_hash(token), ip=client.ip,
+            user_agent=client.user_agent, created_at=now, last_seen_at=now,
+            expires_at=now + timedelta(seconds=self.settings.session_absolute_lifetime_seconds)))
+        return token
+
+    async def _issue_email_token(self, session: AsyncSession, user: t.User, purpose: str,
+                                 token: str | None = None) -> str:
+        token = token or new_token()
+        now = self.now()
+        lifetime = (self.settings.verification_token_lifetime_seconds if purpose == VERIFY
+                    else self.settings.reset_token_lifetime_seconds)
+        session.add(t.EmailToken(id=uuid.uuid4(), user_id=user.id, purpose=purpose, token_hash=token_hash(token),
+                                 created_at=now, expires_at=now + timedelta(seconds=lifetime)))
+        return token
+
+    async def _consume_email_token(self, session: AsyncSession, token: str, purpose: str) -> tuple[t.EmailToken, t.User]:
+        now = self.now()
+        row = (await session.execute(
+            sa.select(t.EmailToken, t.User).join(t.User, t.User.id == t.EmailToken.user_id)
+            .where(t.EmailToken.token_hash == token_hash(token), t.EmailToken.purpose == purpose)
+            .with_for_update(of=t.EmailToken)
+        )).first()
+        if row is None:
+            raise invalid_link()
+        record, user = row
+        if record.used_at is not None or record.expires_at <= now:
+            raise invalid_link()
+        record.used_at = now
+        return record, user
+
+    def _mail_verification(self, user: t.User, token: str) -> None:
+        self.mailer.send_later(Mail(
+            to=user.email, subject="Confirm your email for Postifys",
+            text=f"Hello {user.name},\n\nWelcome to Postifys. Confirm that this is your email address to start "
+                 "connecting accounts and publishing. The link works once, for 24 hours.",
+            link=f"{self.settings.public_url}/verify-email#token={token}", link_label="Confirm my email"))
+
+    def _mail_password_changed(self, user: t.User) -> None:
+        self.mailer.send_later(Mail(
+            to=user.email, subject="Your Postifys password was changed",
+            text=f"Hello {user.name},\n\nThe password of your Postifys account was just changed, and every other "
+                 "signed-in session was signed out. If this was not you, reset your password now.",
+            link=f"{self.settings.public_url}/reset-password", link_label="Reset my password"))
+
+    def _audit(self, session: AsyncSession, now: datetime, user: t.User | None, key: str, client: ClientInfo,
+               outcome: str) -> None:
+        session.add(t.SignInAttempt(at=now, user_id=user.id if user else None, email_key=key, ip=client.ip,
+                                    user_agent=client.user_agent, outcome=outcome))
+
+    async def _failures(self, session: AsyncSession, condition: sa.ColumnElement[bool], since: datetime) -> int:
+        return await session.scalar(
+            sa.select(sa.func.count()).select_from(t.SignInAttempt)
+            .where(condition, t.SignInAttempt.at > since,
+                   t.SignInAttempt.outcome.in_(("failed", "failed_password_change")))) or 0
+
+    async def _under_limit(self, session: AsyncSession, key: str, limit: int) -> bool:
+        now = self.now()
+        count = await session.scalar(sa.select(sa.func.count()).select_from(t.RateLimitHit)
+                                     .where(t.RateLimitHit.key == key, t.RateLimitHit.at > now - HOUR)) or 0
+        if count >= limit:
+            return False
+        session.add(t.RateLimitHit(key=key, at=now))
+        return True
+
+    async def _limit(self, session: AsyncSession, key: str, limit: int) -> None:
+        if not await self._under_limit(session, key, limit):
+            raise TooManyRequests("Too many requests from your network. Try again later.",
+                                  headers={"Retry-After": "3600"})

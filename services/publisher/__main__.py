@@ -1,0 +1,7 @@
+from services.publisher.app import create_app
+from services.publisher.settings import PublisherSettings
+from shared.runtime import serve
+
+if __name__ == "__main__":
+    settings = PublisherSettings()
+    serve(create_app(settings), settings)

@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+from sqlalchemy.orm import DeclarativeBase
+
+from shared.db import schema_metadata
+from shared.outbox import messaging_tables
+
+
+class Base(DeclarativeBase):
+    metadata = schema_metadata("publisher")
+
+
+outbox, inbox = messaging_tables(Base.metadata)

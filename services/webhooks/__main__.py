@@ -1,0 +1,7 @@
+from services.webhooks.app import create_app
+from services.webhooks.settings import WebhooksSettings
+from shared.runtime import serve
+
+if __name__ == "__main__":
+    settings = WebhooksSettings()
+    serve(create_app(settings), settings)

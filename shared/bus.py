@@ -1,0 +1,315 @@
+"""RabbitMQ plumbing: topology, the outbox relay (publisher confirms), idempotent consumers, dead letters.
+
+Topology for a prefix P and a service S:
+- `P.events`: one topic exchange, routing key = event type.
+- `P.S`: the service's durable quorum queue, explicit delivery limit, dead-lettered at least once to
+- `P.dead-letters` (direct exchange, routing key S) into `P.S.dead-letters`, where operators list and replay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import aio_pika
+import sqlalchemy as sa
+import structlog
+from aio_pika.abc import (
+    AbstractChannel,
+    AbstractExchange,
+    AbstractIncomingMessage,
+    AbstractQueue,
+    AbstractRobustConnection,
+)
+from prometheus_client import Counter
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.events import Envelope
+from shared.outbox import Inbox
+
+log = structlog.get_logger()
+
+DELIVERY_LIMIT = 5
+PREFETCH = 10
+RELAY_BATCH = 100
+
+Handler = Callable[[Envelope, AsyncSession], Awaitable[None]]
+
+EVENTS_PUBLISHED = Counter("postifys_events_published_total", "Events published from the outbox", ["type"])
+EVENTS_CONSUMED = Counter("postifys_events_consumed_total", "Events consumed", ["type", "outcome"])
+
+
+@dataclass(frozen=True)
+class Topology:
+    prefix: str
+    service: str
+
+    @property
+    def exchange(self) -> str:
+        return f"{self.prefix}.events"
+
+    @property
+    def dead_letter_exchange(self) -> str:
+        return f"{self.prefix}.dead-letters"
+
+    @property
+    def queue(self) -> str:
+        return f"{self.prefix}.{self.service}"
+
+    @property
+    def dead_letter_queue(self) -> str:
+        return f"{self.prefix}.{self.service}.dead-letters"
+
+    def queue_arguments(self) -> dict[str, Any]:
+        return {
+            "x-queue-type": "quorum",
+            "x-delivery-limit": DELIVERY_LIMIT,
+            "x-dead-letter-exchange": self.dead_letter_exchange,
+            "x-dead-letter-routing-key": self.service,
+            "x-dead-letter-strategy": "at-least-once",
+            "x-overflow": "reject-publish",
+        }
+
+
+class Bus:
+    """One robust connection per process; reconnects by itself when the broker comes back."""
+
+    def __init__(self, *, url: str, topology: Topology, handlers: dict[str, Handler] | None = None,
+                 sessionmaker: async_sessionmaker[AsyncSession] | None = None, inbox: Inbox | None = None) -> None:
+        self.url = url
+        self.topology = topology
+        self.handlers = handlers or {}
+        self.sessionmaker = sessionmaker
+        self.inbox = inbox
+        self.connection: AbstractRobustConnection | None = None
+        self._publish_channel: AbstractChannel | None = None
+        self._exchange: AbstractExchange | None = None
+        self._connector: asyncio.Task[None] | None = None
+
+    @property
+    def ready(self) -> bool:
+        conn = self.connection
+        return conn is not None and not conn.is_closed and conn.connected.is_set()  # type: ignore[attr-defined]
+
+    async def start(self) -> None:
+        self._connector = asyncio.create_task(self._connect_until_up())
+
+    async def wait_connected(self, timeout: float) -> None:
+        if self._connector:
+            await asyncio.wait_for(asyncio.shield(self._connector), timeout)
+
+    async def _connect_until_up(self) -> None:
+        delay = 0.5
+        while True:
+            try:
+                self.connection = await aio_pika.connect_robust(
+                    self.url, client_properties={"connection_name": f"postifys-{self.topology.service}"}
+                )
+                await self._declare()
+                log.info("Broker connected", queue=self.topology.queue if self.handlers else None)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("Broker unreachable, retrying", error=str(exc), retry_in=delay)
+                if self.connection:
+                    with contextlib.suppress(Exception):
+                        await self.connection.close()
+                    self.connection = None
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10)
+
+    async def _declare(self) -> None:
+        assert self.connection is not None
+        t = self.topology
+        self._publish_channel = await self.connection.channel(publisher_confirms=True)
+        self._exchange = await self._publish_channel.declare_exchange(
+            t.exchange, aio_pika.ExchangeType.TOPIC, durable=True
+        )
+        if not self.handlers:
+            return
+        channel = await self.connection.channel()
+        await channel.set_qos(prefetch_count=PREFETCH)
+        exchange = await channel.declare_exchange(t.exchange, aio_pika.ExchangeType.TOPIC, durable=True)
+        dlx = await channel.declare_exchange(t.dead_letter_exchange, aio_pika.ExchangeType.DIRECT, durable=True)
+        dlq = await channel.declare_queue(t.dead_letter_queue, durable=True, arguments={"x-queue-type": "quorum"})
+        await dlq.bind(dlx, routing_key=t.service)
+        queue = await channel.declare_queue(t.queue, durable=True, arguments=t.queue_arguments())
+        for event_type in self.handlers:
+            await queue.bind(exchange, routing_key=event_type)
+        await queue.consume(self._on_message)
+
+    async def close(self) -> None:
+        if self._connector:
+            self._connector.cancel()
+            with contextlib.suppress(BaseException):
+                await self._connector
+        if self.connection:
+            with contextlib.suppress(Exception):
+                await self.connection.close()
+
+    async def publish(self, envelope: Envelope) -> None:
+        """Publishes and waits for the broker's confirm; raises if the broker did not take it."""
+        if not self.ready or self._exchange is None:
+            raise ConnectionError("broker not connected")
+        message = aio_pika.Message(
+            body=envelope.model_dump_json().encode(),
+            content_type="application/json",
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            message_id=str(envelope.event_id),
+            correlation_id=envelope.correlation_id,
+            type=envelope.type,
+            app_id=envelope.producer,
+            timestamp=envelope.occurred_at,
+        )
+        await self._exchange.publish(message, routing_key=envelope.type, timeout=10)
+
+    async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        try:
+            envelope = Envelope.model_validate_json(message.body)
+        except ValidationError as exc:
+            log.error("Unreadable message sent to dead letters", error=str(exc)[:500], message_id=message.message_id)
+            EVENTS_CONSUMED.labels(type=message.type or "unknown", outcome="unreadable").inc()
+            await message.reject(requeue=False)
+            return
+        handler = self.handlers.get(envelope.type)
+        if handler is None or self.sessionmaker is None or self.inbox is None:
+            await message.ack()
+            return
+        with structlog.contextvars.bound_contextvars(
+            correlation_id=envelope.correlation_id, event_id=str(envelope.event_id), event_type=envelope.type
+        ):
+            try:
+                async with self.sessionmaker() as session, session.begin():
+                    first_time = await self.inbox.claim(session, envelope.event_id, envelope.type)
+                    if first_time:
+                        await handler(envelope, session)
+            except Exception:
+                deliveries = int((message.headers or {}).get("x-delivery-count", 0) or 0) + 1
+                log.exception("Event handler failed", delivery=deliveries, delivery_limit=DELIVERY_LIMIT)
+                EVENTS_CONSUMED.labels(type=envelope.type, outcome="failed").inc()
+                # A short pause keeps a failing handler from spinning through its deliveries at once.
+                await asyncio.sleep(min(0.2 * deliveries, 2))
+                await message.nack(requeue=True)
+                return
+            await message.ack()
+            EVENTS_CONSUMED.labels(type=envelope.type, outcome="applied" if first_time else "duplicate").inc()
+
+
+async def relay_outbox(bus: Bus, sessionmaker: async_sessionmaker[AsyncSession], outbox: sa.Table) -> int:
+    """Publishes one batch of committed outbox rows, deleting them only once the broker confirmed."""
+    if not bus.ready:
+        return 0
+    async with sessionmaker() as session, session.begin():
+        rows = (
+            await session.execute(
+                sa.select(outbox.c.id, outbox.c.payload)
+                .order_by(outbox.c.id)
+                .limit(RELAY_BATCH)
+                .with_for_update(skip_locked=True)
+            )
+        ).all()
+        for row in rows:
+            envelope = Envelope.model_validate(row.payload)
+            await bus.publish(envelope)
+            EVENTS_PUBLISHED.labels(type=envelope.type).inc()
+        if rows:
+            await session.execute(sa.delete(outbox).where(outbox.c.id.in_([r.id for r in rows])))
+    return len(rows)
+
+
+async def run_relay(bus: Bus, sessionmaker: async_sessionmaker[AsyncSession], outbox: sa.Table,
+                    wake: asyncio.Event, idle_interval: float = 0.5) -> None:
+    failures = 0
+    while True:
+        try:
+            published = await relay_outbox(bus, sessionmaker, outbox)
+            failures = 0
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            failures += 1
+            log.warning("Outbox relay failed, will retry", error=str(exc), failures=failures)
+            published = 0
+            await asyncio.sleep(min(0.5 * 2**failures, 10))
+        if published == RELAY_BATCH:
+            continue
+        wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wake.wait(), idle_interval)
+
+
+@dataclass
+class DeadLetter:
+    message_id: str | None
+    type: str | None
+    reason: str | None
+    died_at: datetime | None
+    deliveries: int | None
+    body: bytes
+
+
+def _death(message: AbstractIncomingMessage) -> dict[str, Any]:
+    deaths = (message.headers or {}).get("x-death") or []
+    return deaths[0] if deaths and isinstance(deaths[0], dict) else {}
+
+
+async def _drain(channel: AbstractChannel, queue: AbstractQueue, limit: int) -> list[AbstractIncomingMessage]:
+    messages = []
+    while len(messages) < limit:
+        message = await queue.get(no_ack=False, fail=False)
+        if message is None:
+            break
+        messages.append(message)
+    return messages
+
+
+async def list_dead_letters(url: str, topology: Topology, limit: int = 100) -> list[DeadLetter]:
+    connection = await aio_pika.connect(url)
+    async with connection:
+        channel = await connection.channel()
+        queue = await channel.get_queue(topology.dead_letter_queue)
+        messages = await _drain(channel, queue, limit)
+        letters = []
+        for m in messages:
+            death = _death(m)
+            died_at = death.get("time")
+            letters.append(DeadLetter(
+                message_id=m.message_id, type=m.type, reason=death.get("reason"),
+                died_at=died_at.replace(tzinfo=UTC) if isinstance(died_at, datetime) else None,
+                deliveries=(m.headers or {}).get("x-delivery-count"), body=m.body,
+            ))
+        for m in messages:
+            await m.nack(requeue=True)
+        return letters
+
+
+async def replay_dead_letters(url: str, topology: Topology, message_ids: set[str] | None = None,
+                              limit: int = 1000) -> int:
+    """Sends dead letters back to the service's own queue (and to no other service), with a fresh
+    delivery count. Without ids, replays all of them."""
+    connection = await aio_pika.connect(url)
+    replayed = 0
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        queue = await channel.get_queue(topology.dead_letter_queue)
+        messages = await _drain(channel, queue, limit)
+        for m in messages:
+            if message_ids is not None and m.message_id not in message_ids:
+                await m.nack(requeue=True)
+                continue
+            headers = {k: v for k, v in (m.headers or {}).items() if not k.startswith("x-")}
+            await channel.default_exchange.publish(
+                aio_pika.Message(body=m.body, headers=headers, content_type=m.content_type,
+                                 delivery_mode=aio_pika.DeliveryMode.PERSISTENT, message_id=m.message_id,
+                                 correlation_id=m.correlation_id, type=m.type, app_id=m.app_id),
+                routing_key=topology.queue,
+            )
+            await m.ack()
+            replayed += 1
+    return replayed

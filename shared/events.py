@@ -1,0 +1,70 @@
+"""The event contracts between services. Additive changes only; a breaking change is a new version."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Envelope(BaseModel):
+    """What travels on the bus for every event."""
+
+    model_config = ConfigDict(frozen=True)
+
+    event_id: uuid.UUID = Field(default_factory=uuid.uuid4)
+    type: str
+    version: int = 1
+    occurred_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    producer: str
+    correlation_id: str | None = None
+    data: dict[str, Any]
+
+
+class EventData(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="allow")
+    type: ClassVar[str]
+    version: ClassVar[int] = 1
+
+
+class UserRegistered(EventData):
+    """Sent when someone signs up."""
+
+    type = "user.registered"
+    user_id: uuid.UUID
+
+
+class UserEmailVerified(EventData):
+    """Sent when a user proves they own their email address."""
+
+    type = "user.email_verified"
+    user_id: uuid.UUID
+
+
+class UserPasswordChanged(EventData):
+    """Sent after a password change or reset; every other session of the user has been revoked."""
+
+    type = "user.password_changed"
+    user_id: uuid.UUID
+    reason: Literal["change", "reset"]
+
+
+EVENT_TYPES: dict[str, type[EventData]] = {
+    model.type: model for model in (UserRegistered, UserEmailVerified, UserPasswordChanged)
+}
+
+
+def envelope_for(event: EventData, *, producer: str, correlation_id: str | None) -> Envelope:
+    return Envelope(
+        type=event.type,
+        version=event.version,
+        producer=producer,
+        correlation_id=correlation_id,
+        data=event.model_dump(mode="json"),
+    )
+
+
+def parse_data(envelope: Envelope) -> EventData:
+    return EVENT_TYPES[envelope.type].model_validate(envelope.data)

@@ -1,0 +1,63 @@
+"""Transactional outbox (events written with the state change) and inbox (each event applied once).
+Every service schema has the same two tables."""
+
+from __future__ import annotations
+
+import uuid
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.dialects.postgresql import JSONB, UUID, insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.events import Envelope, EventData, envelope_for
+
+
+def messaging_tables(metadata: sa.MetaData) -> tuple[sa.Table, sa.Table]:
+    outbox = sa.Table(
+        "outbox",
+        metadata,
+        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+        sa.Column("event_id", UUID(as_uuid=True), nullable=False, unique=True),
+        sa.Column("type", sa.Text, nullable=False),
+        sa.Column("payload", JSONB, nullable=False),
+        sa.Column("created_at", sa.TIMESTAMP(timezone=True), nullable=False, server_default=sa.func.now()),
+    )
+    inbox = sa.Table(
+        "inbox",
+        metadata,
+        sa.Column("event_id", UUID(as_uuid=True), primary_key=True),
+        sa.Column("type", sa.Text, nullable=False),
+        sa.Column("processed_at", sa.TIMESTAMP(timezone=True), nullable=False, server_default=sa.func.now()),
+    )
+    return outbox, inbox
+
+
+class Outbox:
+    """Writes events in the caller's transaction; the relay publishes them after commit."""
+
+    def __init__(self, table: sa.Table, *, producer: str) -> None:
+        self.table = table
+        self.producer = producer
+
+    async def add(self, session: AsyncSession, event: EventData) -> Envelope:
+        correlation_id = structlog.contextvars.get_contextvars().get("correlation_id")
+        envelope = envelope_for(event, producer=self.producer, correlation_id=correlation_id)
+        await session.execute(
+            sa.insert(self.table).values(
+                event_id=envelope.event_id, type=envelope.type, payload=envelope.model_dump(mode="json")
+            )
+        )
+        return envelope
+
+
+class Inbox:
+    def __init__(self, table: sa.Table) -> None:
+        self.table = table
+
+    async def claim(self, session: AsyncSession, event_id: uuid.UUID, event_type: str) -> bool:
+        """True the first time an event is seen; in the handler's transaction, so a rollback forgets it."""
+        result = await session.execute(
+            insert(self.table).values(event_id=event_id, type=event_type).on_conflict_do_nothing()
+            .returning(self.table.c.event_id)
+        )
+        return result.first() is not None

@@ -1,0 +1,131 @@
+"""One service process: its engine, its bus connection, its outbox relay, and how it is served."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+import structlog
+import uvicorn
+from fastapi import APIRouter, Depends, FastAPI, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.bus import Bus, Handler, Topology, run_relay
+from shared.db import database_reachable, make_engine, make_sessionmaker
+from shared.errors import Forbidden, Unauthorized
+from shared.internal import (
+    EMAIL_VERIFIED_HEADER,
+    INTERNAL_SECRET_HEADER,
+    SESSION_HEADER,
+    USER_HEADER,
+    Caller,
+    secret_matches,
+)
+from shared.logging import configure_logging
+from shared.migrations import current_revision, head_revision
+from shared.outbox import Inbox, Outbox
+from shared.settings import ServiceSettings
+from shared.web import create_http_app
+
+log = structlog.get_logger()
+
+
+class ServiceRuntime:
+    def __init__(self, settings: ServiceSettings, metadata: sa.MetaData,
+                 handlers: dict[str, Handler] | None = None) -> None:
+        settings.check_production()
+        self.settings = settings
+        self.service = settings.service_name
+        self.engine = make_engine(settings.service_database_url, service=self.service)
+        self.sessionmaker = make_sessionmaker(self.engine)
+        self.outbox = Outbox(metadata.tables[f"{self.service}.outbox"], producer=self.service)
+        self.inbox = Inbox(metadata.tables[f"{self.service}.inbox"])
+        self.bus = Bus(url=settings.amqp_url, topology=Topology(settings.amqp_prefix, self.service),
+                       handlers=handlers, sessionmaker=self.sessionmaker, inbox=self.inbox)
+        self.head = head_revision(self.service)
+        self._relay_wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[Any]] = []
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """One unit of work: commits on success, rolls back on error, then wakes the outbox relay."""
+        async with self.sessionmaker() as session, session.begin():
+            yield session
+        self._relay_wake.set()
+
+    def spawn(self, coro: Any) -> None:
+        self._tasks.append(asyncio.create_task(coro))
+
+    async def readiness(self) -> dict[str, bool]:
+        database = await database_reachable(self.engine)
+        migrated = False
+        if database:
+            with contextlib.suppress(Exception):
+                migrated = await current_revision(self.engine, self.service) == self.head
+        return {"database": database, "migrations": migrated, "broker": self.bus.ready}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, _: FastAPI) -> AsyncIterator[None]:
+        await self.bus.start()
+        self.spawn(run_relay(self.bus, self.sessionmaker, self.outbox.table, self._relay_wake))
+        log.info("Service started", port=self.settings.listen_port)
+        try:
+            yield
+        finally:
+            for task in self._tasks:
+                task.cancel()
+            for task in self._tasks:
+                with contextlib.suppress(BaseException):
+                    await task
+            await self.bus.close()
+            await self.engine.dispose()
+
+    def require_internal(self, request: Request) -> None:
+        if not secret_matches(request.headers.get(INTERNAL_SECRET_HEADER),
+                              self.settings.internal_secret.get_secret_value()):
+            raise Forbidden("Internal endpoint.", code="internal_only")
+
+
+def create_service_app(runtime: ServiceRuntime, *, routers: list[APIRouter] | tuple[APIRouter, ...] = ()) -> FastAPI:
+    """A service's FastAPI app: health, metrics, the error shape, and its routers behind the internal secret."""
+    app = create_http_app(title=f"Postifys {runtime.service}", readiness=runtime.readiness, lifespan=runtime.lifespan)
+    for router in routers:
+        app.include_router(router, dependencies=[Depends(runtime.require_internal)])
+    app.state.runtime = runtime
+    return app
+
+
+def caller_from_headers(request: Request) -> Caller | None:
+    user = request.headers.get(USER_HEADER)
+    if not user:
+        return None
+    session = request.headers.get(SESSION_HEADER)
+    return Caller(user_id=uuid.UUID(user), session_id=uuid.UUID(session) if session else None,
+                  email_verified=request.headers.get(EMAIL_VERIFIED_HEADER) == "1")
+
+
+def require_caller(request: Request) -> Caller:
+    caller = caller_from_headers(request)
+    if caller is None:
+        raise Unauthorized()
+    return caller
+
+
+def require_verified_caller(caller: Annotated[Caller, Depends(require_caller)]) -> Caller:
+    if not caller.email_verified:
+        raise Forbidden("Verify your email address first.", code="email_not_verified")
+    return caller
+
+
+def serve(app: FastAPI, settings: ServiceSettings) -> None:
+    configure_logging(service=settings.service_name, level=settings.log_level, json=json_logs(settings))
+    uvicorn.run(app, host=settings.host, port=settings.listen_port, log_config=None, access_log=False,
+                server_header=False, timeout_graceful_shutdown=5)
+
+
+def json_logs(settings: ServiceSettings) -> bool:
+    return settings.log_format == "json" or (settings.log_format == "auto" and settings.env != "development")
