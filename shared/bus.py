@@ -94,7 +94,7 @@ class Bus:
     @property
     def ready(self) -> bool:
         conn = self.connection
-        return conn is not None and not conn.is_closed and conn.connected.is_set()  # type: ignore[attr-defined]
+        return conn is not None and not conn.is_closed and conn.connected.is_set()
 
     async def start(self) -> None:
         self._connector = asyncio.create_task(self._connect_until_up())
@@ -108,7 +108,8 @@ class Bus:
         while True:
             try:
                 self.connection = await aio_pika.connect_robust(
-                    self.url, client_properties={"connection_name": f"postifys-{self.topology.service}"}
+                    self.url, client_properties={"connection_name": f"postifys-{self.topology.service}"},
+                    reconnect_interval=2,
                 )
                 await self._declare()
                 log.info("Broker connected", queue=self.topology.queue if self.handlers else None)
@@ -190,7 +191,7 @@ class Bus:
                     if first_time:
                         await handler(envelope, session)
             except Exception:
-                deliveries = int((message.headers or {}).get("x-delivery-count", 0) or 0) + 1
+                deliveries = _delivery_count(message) + 1
                 log.exception("Event handler failed", delivery=deliveries, delivery_limit=DELIVERY_LIMIT)
                 EVENTS_CONSUMED.labels(type=envelope.type, outcome="failed").inc()
                 # A short pause keeps a failing handler from spinning through its deliveries at once.
@@ -254,13 +255,18 @@ class DeadLetter:
     body: bytes
 
 
+def _delivery_count(message: AbstractIncomingMessage) -> int:
+    count = (message.headers or {}).get("x-delivery-count")
+    return count if isinstance(count, int) else 0
+
+
 def _death(message: AbstractIncomingMessage) -> dict[str, Any]:
-    deaths = (message.headers or {}).get("x-death") or []
-    return deaths[0] if deaths and isinstance(deaths[0], dict) else {}
+    deaths = (message.headers or {}).get("x-death")
+    return deaths[0] if isinstance(deaths, list) and deaths and isinstance(deaths[0], dict) else {}
 
 
 async def _drain(channel: AbstractChannel, queue: AbstractQueue, limit: int) -> list[AbstractIncomingMessage]:
-    messages = []
+    messages: list[AbstractIncomingMessage] = []
     while len(messages) < limit:
         message = await queue.get(no_ack=False, fail=False)
         if message is None:
@@ -282,7 +288,7 @@ async def list_dead_letters(url: str, topology: Topology, limit: int = 100) -> l
             letters.append(DeadLetter(
                 message_id=m.message_id, type=m.type, reason=death.get("reason"),
                 died_at=died_at.replace(tzinfo=UTC) if isinstance(died_at, datetime) else None,
-                deliveries=(m.headers or {}).get("x-delivery-count"), body=m.body,
+                deliveries=_delivery_count(m), body=m.body,
             ))
         for m in messages:
             await m.nack(requeue=True)

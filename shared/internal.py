@@ -6,7 +6,7 @@ import hmac
 import uuid
 from dataclasses import dataclass
 
-INTERNAL_SECRET_HEADER = "x-postifys-internal"
+INTERNAL_SECRET_HEADER = "x-postifys-internal"  # noqa: S105 (a header name)
 USER_HEADER = "x-postifys-user-id"
 SESSION_HEADER = "x-postifys-session-id"
 EMAIL_VERIFIED_HEADER = "x-postifys-email-verified"

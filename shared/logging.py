@@ -17,7 +17,8 @@ _SECRET_KEY = re.compile(
 )
 # Catches secrets that slipped into free text: query strings, headers, "Bearer x".
 _SECRET_IN_TEXT = re.compile(
-    r"(?i)((?:access_token|refresh_token|client_secret|password|token|code|state|signed_request)=)[^&\s\"']+"
+    r"(?i)((?<![\w-])(?:access_token|refresh_token|client_secret|password|token|code|state|signed_request)=)"
+    r"[^&\s\"',)]+"
     r"|(bearer\s+)[A-Za-z0-9._~+/=-]+"
 )
 

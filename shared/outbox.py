@@ -4,6 +4,7 @@ Every service schema has the same two tables."""
 from __future__ import annotations
 
 import uuid
+
 import sqlalchemy as sa
 import structlog
 from sqlalchemy.dialects.postgresql import JSONB, UUID, insert

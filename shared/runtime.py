@@ -28,7 +28,7 @@ from shared.internal import (
 from shared.logging import configure_logging
 from shared.migrations import current_revision, head_revision
 from shared.outbox import Inbox, Outbox
-from shared.settings import ServiceSettings
+from shared.settings import PostifysSettings, ServiceSettings
 from shared.web import create_http_app
 
 log = structlog.get_logger()
@@ -127,5 +127,5 @@ def serve(app: FastAPI, settings: ServiceSettings) -> None:
                 server_header=False, timeout_graceful_shutdown=5)
 
 
-def json_logs(settings: ServiceSettings) -> bool:
+def json_logs(settings: PostifysSettings) -> bool:
     return settings.log_format == "json" or (settings.log_format == "auto" and settings.env != "development")

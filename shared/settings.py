@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEVELOPMENT_INTERNAL_SECRET = "development-internal-secret-not-for-production"
+DEVELOPMENT_INTERNAL_SECRET = "development-internal-secret-not-for-production"  # noqa: S105 (refused in production)
 DEVELOPMENT_VAULT_KEYS = "dev1:ZGV2ZWxvcG1lbnQta2V5LW5vdC1mb3ItcHJvZHVjdGlvbiE="
 SANDBOX_CREDENTIAL_PREFIX = "sandbox-"
 

@@ -167,10 +167,14 @@ def install_operational_routes(app: FastAPI, readiness: ReadinessCheck) -> None:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
-def create_http_app(*, title: str, readiness: ReadinessCheck, lifespan: Any = None, docs: bool = True) -> FastAPI:
+def create_http_app(*, title: str, readiness: ReadinessCheck, lifespan: Any = None, docs: bool = True,
+                    middleware: tuple[type, ...] = ()) -> FastAPI:
+    """`middleware` runs inside the request context, so its answers carry a request id and are logged."""
     app = FastAPI(title=title, lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url="/openapi.json" if docs else None)
     install_error_handlers(app)
     install_operational_routes(app, readiness)
+    for cls in middleware:
+        app.add_middleware(cls)  # type: ignore[arg-type]
     app.add_middleware(RequestContextMiddleware)
     return app

@@ -106,11 +106,13 @@ def client_info(request: Request) -> ClientInfo:
                       user_agent=agent[:512] if agent else None)
 
 
+CallerDep = Annotated[Caller, Depends(require_caller)]
+ClientDep = Annotated[ClientInfo, Depends(client_info)]
+
+
 def build_routers(service: IdentityService) -> tuple[APIRouter, APIRouter]:
     api = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
     internal = APIRouter(prefix="/internal", include_in_schema=False)
-    CallerDep = Annotated[Caller, Depends(require_caller)]
-    ClientDep = Annotated[ClientInfo, Depends(client_info)]
     settings = service.settings
 
     @api.post("/auth/signup", status_code=status.HTTP_201_CREATED, response_model=SignUpOut, tags=["auth"])

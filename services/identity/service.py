@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -252,7 +253,7 @@ class IdentityService:
     # --- helpers -------------------------------------------------------------------------------
 
     async def _set_password(self, session: AsyncSession, user: t.User, password: str,
-                            keep_session: uuid.UUID | None, reason: str) -> None:
+                            keep_session: uuid.UUID | None, reason: Literal["change", "reset"]) -> None:
         now = self.now()
         user.password_hash = self.hasher.hash(password)
         user.password_changed_at = now
@@ -263,7 +264,7 @@ class IdentityService:
         await session.execute(sa.update(t.EmailToken).where(t.EmailToken.user_id == user.id,
                                                             t.EmailToken.purpose == RESET,
                                                             t.EmailToken.used_at.is_(None)).values(used_at=now))
-        await self.runtime.outbox.add(session, UserPasswordChanged(user_id=user.id, reason=reason))  # type: ignore[arg-type]
+        await self.runtime.outbox.add(session, UserPasswordChanged(user_id=user.id, reason=reason))
 
     async def _open_session(self, session: AsyncSession, user: t.User, client: ClientInfo) -> str:
         token = new_token()
@@ -284,7 +285,8 @@ class IdentityService:
                                  created_at=now, expires_at=now + timedelta(seconds=lifetime)))
         return token
 
-    async def _consume_email_token(self, session: AsyncSession, token: str, purpose: str) -> tuple[t.EmailToken, t.User]:
+    async def _consume_email_token(self, session: AsyncSession, token: str,
+                                   purpose: str) -> tuple[t.EmailToken, t.User]:
         now = self.now()
         row = (await session.execute(
             sa.select(t.EmailToken, t.User).join(t.User, t.User.id == t.EmailToken.user_id)

@@ -1,7 +1,7 @@
 """create connector tables
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-27 13:10:34.316282
 """
 from collections.abc import Sequence

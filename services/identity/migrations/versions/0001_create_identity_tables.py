@@ -1,7 +1,7 @@
 """create identity tables
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-27 13:10:17.250575
 """
 from collections.abc import Sequence

@@ -1,7 +1,7 @@
 """create privacy tables
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-27 13:10:36.777323
 """
 from collections.abc import Sequence

@@ -1,7 +1,7 @@
 """create webhooks tables
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-27 13:10:35.919765
 """
 from collections.abc import Sequence

@@ -1,0 +1,39 @@
+# The two commands: `make run` starts Postifys, `make test` runs the whole suite. Both set themselves up.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+READY := $(VENV)/.installed
+
+.PHONY: install run test lint bench dead-letters replay-dead-letters clean
+
+$(READY): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "postifys: Python 3.11 or newer is needed (PYTHON=$(PYTHON))"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $(READY)
+
+install: $(READY)
+
+run: $(READY)
+	$(BIN)/python -m deploy.run
+
+lint: $(READY)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+bench: $(READY)
+	$(BIN)/python -m bench.signin
+
+# Operators: `make dead-letters SERVICE=privacy`, then `make replay-dead-letters SERVICE=privacy [IDS=a,b]`.
+dead-letters: $(READY)
+	$(BIN)/python -m deploy.dead_letters list $(SERVICE)
+
+replay-dead-letters: $(READY)
+	$(BIN)/python -m deploy.dead_letters replay $(SERVICE) $(if $(IDS),--ids $(IDS))
+
+clean:
+	rm -rf $(VENV) .run .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,147 @@
+"""Starting and stopping the whole system as processes: used by `make run`, the tests and the benchmarks."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import aio_pika
+import asyncpg
+import httpx
+
+from shared.migrations import SCHEMA_SERVICES, upgrade
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVICE_MODULES = {name: f"services.{name}" for name in (*SCHEMA_SERVICES, "gateway")}
+
+
+class InfrastructureDown(RuntimeError):
+    pass
+
+
+def _plain_dsn(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+def with_database(url: str, database: str) -> str:
+    parts = urlsplit(_plain_dsn(url))
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
+def database_name(url: str) -> str:
+    return urlsplit(url).path.lstrip("/") or "postgres"
+
+
+async def check_postgres(url: str) -> None:
+    try:
+        conn = await asyncpg.connect(with_database(url, "postgres"), timeout=5)
+        await conn.close()
+    except Exception as exc:
+        host = urlsplit(url).netloc.rsplit("@", 1)[-1]
+        raise InfrastructureDown(
+            f"Postgres is not reachable at {host} ({type(exc).__name__}). Start it "
+            "(pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start, or docker compose up -d "
+            "postgres) or set POSTIFYS_DATABASE_URL.") from None
+
+
+async def check_rabbitmq(url: str) -> None:
+    try:
+        conn = await aio_pika.connect(url, timeout=5)
+        await conn.close()
+    except Exception as exc:
+        host = urlsplit(url).netloc.rsplit("@", 1)[-1]
+        raise InfrastructureDown(
+            f"RabbitMQ is not reachable at {host} ({type(exc).__name__}). Start it (rabbitmq-server -detached, "
+            "or docker compose up -d rabbitmq) or set POSTIFYS_AMQP_URL.") from None
+
+
+async def create_database(url: str) -> None:
+    name = database_name(url)
+    conn = await asyncpg.connect(with_database(url, "postgres"), timeout=5)
+    try:
+        if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+            await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+
+
+async def drop_database(url: str) -> None:
+    conn = await asyncpg.connect(with_database(url, "postgres"), timeout=5)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{database_name(url)}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+def prepare_database(url: str) -> None:
+    """Creates the database if missing and brings every service schema to its newest migration."""
+    asyncio.run(check_postgres(url))
+    asyncio.run(create_database(url))
+    for service in SCHEMA_SERVICES:
+        upgrade(service, url)
+
+
+@dataclass
+class System:
+    env: dict[str, str]
+    log_dir: Path
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def start(self, names: tuple[str, ...] = tuple(SERVICE_MODULES)) -> None:
+        for name in names:
+            self.start_one(name)
+
+    def start_one(self, name: str) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log = (self.log_dir / f"{name}.log").open("ab")
+        self.processes[name] = subprocess.Popen(
+            [sys.executable, "-m", SERVICE_MODULES.get(name, name)], cwd=ROOT, env=self.env,
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def url(self, name: str) -> str:
+        if name == "gateway":
+            return f"http://127.0.0.1:{self.env.get('POSTIFYS_PORT', '8000')}"
+        return self.env.get(f"POSTIFYS_{name.upper()}_URL", "")
+
+    def wait_ready(self, timeout: float = 60, names: tuple[str, ...] | None = None) -> None:
+        deadline = time.monotonic() + timeout
+        pending = set(names or self.processes)
+        while pending:
+            for name in list(pending):
+                process = self.processes[name]
+                if process.poll() is not None:
+                    raise RuntimeError(f"{name} exited with {process.returncode}; see {self.log_dir / name}.log")
+                try:
+                    if httpx.get(f"{self.url(name)}/readyz", timeout=2).status_code == 200:
+                        pending.discard(name)
+                except httpx.HTTPError:
+                    pass
+            if pending and time.monotonic() > deadline:
+                raise TimeoutError(f"not ready in {timeout}s: {', '.join(sorted(pending))}; logs in {self.log_dir}")
+            if pending:
+                time.sleep(0.2)
+
+    def stop_one(self, name: str, sig: int = signal.SIGTERM, timeout: float = 10) -> None:
+        process = self.processes.get(name)
+        if process is None or process.poll() is not None:
+            return
+        os.killpg(process.pid, sig)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+    def stop(self) -> None:
+        for name in reversed(list(self.processes)):
+            self.stop_one(name)
+
+    def first_exited(self) -> str | None:
+        return next((n for n, p in self.processes.items() if p.poll() is not None), None)

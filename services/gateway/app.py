@@ -1,0 +1,181 @@
+"""The one public HTTP entry: sessions, CSRF defence, rate limits, routing, and the web pages."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+
+from services.gateway.openapi import merged_openapi
+from services.gateway.ratelimit import RateLimiter
+from services.gateway.routing import CROSS_SITE_ALLOWED, SERVICES, needs_session, service_for, service_url
+from services.gateway.security import client_address, is_cross_site
+from services.gateway.settings import GatewaySettings
+from shared.errors import error_body
+from shared.internal import (
+    CLIENT_IP_HEADER,
+    EMAIL_VERIFIED_HEADER,
+    GATEWAY_ONLY_HEADERS,
+    INTERNAL_SECRET_HEADER,
+    REQUEST_ID_HEADER,
+    SESSION_HEADER,
+    USER_HEADER,
+)
+from shared.web import create_http_app
+
+log = structlog.get_logger()
+STATIC = Path(__file__).parent / "static"
+HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
+                        "proxy-authorization", "proxy-authenticate", "host", "content-length", "cookie",
+                        "date", "server"})
+PAGES = {"/": "index.html", "/verify-email": "verify-email.html", "/reset-password": "reset-password.html"}
+
+
+def create_app(given: GatewaySettings | None = None) -> FastAPI:
+    settings = given or GatewaySettings()
+    settings.check_production()
+    secret = settings.internal_secret.get_secret_value()
+    limiter = RateLimiter(per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst)
+    state: dict[str, Any] = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        async with httpx.AsyncClient(
+            timeout=httpx.Timeout(settings.upstream_timeout_seconds, connect=3),
+            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+            headers={INTERNAL_SECRET_HEADER: secret}, follow_redirects=False,
+        ) as client:
+            state["client"] = client
+            yield
+
+    def client() -> httpx.AsyncClient:
+        return state["client"]  # type: ignore[no-any-return]
+
+    async def readiness() -> dict[str, bool]:
+        checks = {}
+        for service in SERVICES:
+            try:
+                response = await client().get(f"{service_url(settings, service)}/readyz", timeout=3)
+                checks[service] = response.status_code == 200
+            except httpx.HTTPError:
+                checks[service] = False
+        return checks
+
+    class Guard(BaseHTTPMiddleware):
+        async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+            address = client_address(request.client.host if request.client else None,
+                                     request.headers.get("x-forwarded-for"), settings.trusted_proxies)
+            request.state.client_ip = address
+            path = request.url.path
+            if path not in ("/healthz", "/readyz", "/metrics"):
+                allowed, retry_after = limiter.allow(address)
+                if not allowed:
+                    return JSONResponse(error_body("rate_limited", "Too many requests. Slow down and try again."),
+                                        status_code=429, headers={"Retry-After": str(max(1, round(retry_after)))})
+            if not path.startswith(CROSS_SITE_ALLOWED) and is_cross_site(
+                    request.method, request.headers.get("origin"), request.headers.get("sec-fetch-site"),
+                    settings.public_origin):
+                return JSONResponse(error_body("cross_site_request", "Cross-site requests are refused."),
+                                    status_code=403)
+            response = await call_next(request)
+            response.headers.setdefault("X-Content-Type-Options", "nosniff")
+            response.headers.setdefault("X-Frame-Options", "DENY")
+            response.headers.setdefault("Referrer-Policy", "no-referrer")
+            response.headers.setdefault("Content-Security-Policy",
+                                        "default-src 'self'; frame-ancestors 'none'; form-action 'self'")
+            if path.startswith("/api/"):
+                response.headers.setdefault("Cache-Control", "no-store")
+            if settings.is_production:
+                response.headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+            return response
+
+    app = create_http_app(title="Postifys", readiness=readiness, lifespan=lifespan, docs=False,
+                          middleware=(Guard,))
+
+    async def resolve_session(request: Request) -> dict[str, Any] | None:
+        token = request.cookies.get(settings.session_cookie_name)
+        if not token or len(token) > 256:
+            return None
+        response = await client().post(f"{settings.identity_url}/internal/sessions/resolve", json={"token": token},
+                                       headers={REQUEST_ID_HEADER: request.state.request_id})
+        return response.json() if response.status_code == 200 else None
+
+    async def forward(request: Request, service: str) -> Response:
+        headers = {k: v for k, v in request.headers.items()
+                   if k.lower() not in HOP_BY_HOP and k.lower() not in GATEWAY_ONLY_HEADERS}
+        headers[REQUEST_ID_HEADER] = request.state.request_id
+        headers[CLIENT_IP_HEADER] = request.state.client_ip
+        session = await resolve_session(request)
+        if session is not None:
+            headers[USER_HEADER] = session["user_id"]
+            headers[SESSION_HEADER] = session["session_id"]
+            headers[EMAIL_VERIFIED_HEADER] = "1" if session["email_verified"] else "0"
+        elif needs_session(request.method, request.url.path):
+            return JSONResponse(error_body("unauthorized", "Sign in to continue."), status_code=401)
+        url = f"{service_url(settings, service)}{request.url.path}"
+        try:
+            upstream = await client().request(request.method, url, params=request.query_params,
+                                              content=await request.body(), headers=headers)
+        except httpx.HTTPError as exc:
+            log.warning("Upstream unreachable", service=service, error=type(exc).__name__)
+            return JSONResponse(error_body("service_unavailable", f"The {service} service is unavailable. "
+                                           "Try again shortly."), status_code=503, headers={"Retry-After": "5"})
+        response = Response(content=upstream.content, status_code=upstream.status_code)
+        for name, value in upstream.headers.multi_items():
+            if name.lower() not in HOP_BY_HOP and name.lower() not in ("content-encoding", "x-request-id"):
+                response.headers.append(name, value)
+        return response
+
+    @app.get("/api/v1/openapi.json", include_in_schema=False)
+    async def openapi() -> JSONResponse:
+        if "openapi" not in state:
+            document = await merged_openapi(client(), settings)
+            if not document["paths"]:
+                return JSONResponse(error_body("service_unavailable", "The API description is not ready yet."),
+                                    status_code=503)
+            state["openapi"] = document
+        return JSONResponse(state["openapi"])
+
+    @app.get("/privacy", include_in_schema=False)
+    async def privacy_policy() -> PlainTextResponse:
+        return PlainTextResponse((STATIC / "privacy-policy.txt").read_text())
+
+    @app.get("/static/{name}", include_in_schema=False)
+    async def static(name: str) -> Response:
+        if name not in ("app.js", "app.css"):
+            return JSONResponse(error_body("not_found", "Not found."), status_code=404)
+        return FileResponse(STATIC / name)
+
+    if settings.env == "development":
+        @app.get("/dev/mailbox", include_in_schema=False)
+        async def dev_mailbox() -> Response:
+            try:
+                upstream = await client().get(f"{settings.devmail_url}/", timeout=3)
+            except httpx.HTTPError:
+                return PlainTextResponse("The development mailbox is not running.", status_code=503)
+            return Response(upstream.content, media_type=upstream.headers.get("content-type"))
+
+    for page_path, page_file in PAGES.items():
+        app.add_api_route(page_path, _page(page_file), methods=["GET"], include_in_schema=False)
+
+    @app.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+    async def route(request: Request, path: str) -> Response:
+        service = service_for(request.url.path)
+        if service is None:
+            return JSONResponse(error_body("not_found", "Not found."), status_code=404)
+        return await forward(request, service)
+
+    return app
+
+
+def _page(name: str) -> Any:
+    async def page() -> FileResponse:
+        return FileResponse(STATIC / name, media_type="text/html")
+    return page

@@ -1,0 +1,50 @@
+"""Which service answers which public path, and which API paths need no session."""
+
+from __future__ import annotations
+
+from shared.settings import PostifysSettings
+
+API_PREFIX = "/api/v1"
+
+# (public path prefix, service)
+ROUTES: tuple[tuple[str, str], ...] = (
+    ("/api/v1/auth/", "identity"),
+    ("/api/v1/me", "identity"),
+    ("/api/v1/connections/", "connector"),
+    ("/api/v1/accounts", "connector"),
+    ("/api/v1/posts", "publisher"),
+    ("/api/v1/privacy/", "privacy"),
+    ("/webhooks/", "webhooks"),
+    ("/privacy/meta/", "privacy"),
+    ("/privacy/deletion/", "privacy"),
+)
+
+# Reached by people who are not signed in (yet), or by the platforms.
+PUBLIC_API = frozenset({
+    ("POST", "/api/v1/auth/signup"),
+    ("POST", "/api/v1/auth/login"),
+    ("POST", "/api/v1/auth/verify-email"),
+    ("POST", "/api/v1/auth/resend-verification"),
+    ("POST", "/api/v1/auth/password-reset"),
+    ("POST", "/api/v1/auth/password-reset/confirm"),
+})
+
+# Platforms call these server to server: no session, no browser origin to check.
+CROSS_SITE_ALLOWED = ("/webhooks/", "/privacy/meta/")
+
+SERVICES = ("identity", "connector", "publisher", "webhooks", "privacy")
+
+
+def service_for(path: str) -> str | None:
+    for prefix, service in ROUTES:
+        if path == prefix.rstrip("/") or path.startswith(prefix):
+            return service
+    return None
+
+
+def needs_session(method: str, path: str) -> bool:
+    return path.startswith(API_PREFIX + "/") and (method, path) not in PUBLIC_API
+
+
+def service_url(settings: PostifysSettings, service: str) -> str:
+    return str(getattr(settings, f"{service}_url"))
