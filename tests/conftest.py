@@ -1,0 +1,133 @@
+"""The whole system for the tests: a fresh database and broker prefix per run, every service as its own
+process, a real SMTP server in this process. Uses POSTIFYS_DATABASE_URL / POSTIFYS_AMQP_URL when given (or the
+local defaults); with Docker and no URLs, testcontainers provides Postgres and RabbitMQ."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import tempfile
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+import aio_pika
+import asyncpg
+import httpx
+import pytest
+
+from deploy.devmail import Mailbox, start_smtp
+from deploy.system import System, drop_database, prepare_database, with_database
+from shared.bus import Topology
+from shared.migrations import SCHEMA_SERVICES
+from tests.support import Stack, free_port
+
+DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
+
+
+@contextlib.contextmanager
+def infrastructure() -> Iterator[tuple[str, str]]:
+    database_url = os.environ.get("POSTIFYS_DATABASE_URL")
+    amqp_url = os.environ.get("POSTIFYS_AMQP_URL")
+    docker = shutil.which("docker") and subprocess.run(["docker", "info"], capture_output=True).returncode == 0
+    if database_url or amqp_url or not docker:
+        yield database_url or DEFAULT_DATABASE_URL, amqp_url or DEFAULT_AMQP_URL
+        return
+    from testcontainers.postgres import PostgresContainer
+    from testcontainers.rabbitmq import RabbitMqContainer
+
+    with PostgresContainer("postgres:16", driver=None) as pg, RabbitMqContainer("rabbitmq:3.13") as mq:
+        yield (pg.get_connection_url(),
+               f"amqp://guest:guest@{mq.get_container_host_ip()}:{mq.get_exposed_port(5672)}/")
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Stack]:
+    run_id = secrets.token_hex(4)
+    with infrastructure() as (server_url, amqp_url):
+        database_url = with_database(server_url, f"postifys_test_{run_id}")
+        prepare_database(database_url)
+        mailbox = Mailbox()
+        smtp_port = free_port()
+        smtp = start_smtp(mailbox, "127.0.0.1", smtp_port)
+        gateway_port = free_port()
+        prefix = f"postifys-test-{run_id}"
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("POSTIFYS_")},
+            "POSTIFYS_ENV": "test",
+            "POSTIFYS_LOG_FORMAT": "json",
+            "POSTIFYS_PORT": str(gateway_port),
+            "POSTIFYS_PUBLIC_URL": f"http://127.0.0.1:{gateway_port}",
+            "POSTIFYS_DATABASE_URL": database_url,
+            "POSTIFYS_AMQP_URL": amqp_url,
+            "POSTIFYS_AMQP_PREFIX": prefix,
+            "POSTIFYS_SMTP_URL": f"smtp://127.0.0.1:{smtp_port}",
+            "POSTIFYS_INTERNAL_SECRET": secrets.token_urlsafe(32),
+            "POSTIFYS_TRUSTED_PROXIES": json.dumps(["127.0.0.1"]),
+            "POSTIFYS_SANDBOX": "1",
+            **{f"POSTIFYS_{name.upper()}_URL": f"http://127.0.0.1:{free_port()}" for name in SCHEMA_SERVICES},
+        }
+        log_dir = Path(tempfile.mkdtemp(prefix=f"postifys-test-{run_id}-"))
+        system = System(env=env, log_dir=log_dir)
+        try:
+            system.start()
+            system.wait_ready(timeout=90)
+            yield Stack(gateway=f"http://127.0.0.1:{gateway_port}", env=env, database_url=database_url,
+                        amqp_url=amqp_url, prefix=prefix, mailbox=mailbox, system=system, log_dir=log_dir)
+        finally:
+            system.stop()
+            smtp.stop()
+            asyncio.run(_cleanup(database_url, amqp_url, prefix))
+
+
+async def _cleanup(database_url: str, amqp_url: str, prefix: str) -> None:
+    await drop_database(database_url)
+    with contextlib.suppress(Exception):
+        await delete_broker_objects(amqp_url, prefix, [*SCHEMA_SERVICES, "testing"])
+
+
+async def delete_broker_objects(amqp_url: str, prefix: str, services: list[str]) -> None:
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        for service in services:
+            topology = Topology(prefix, service)
+            for queue in (topology.queue, topology.dead_letter_queue):
+                channel = await connection.channel()
+                with contextlib.suppress(Exception):
+                    await channel.queue_delete(queue)
+        channel = await connection.channel()
+        for exchange in (f"{prefix}.events", f"{prefix}.dead-letters"):
+            with contextlib.suppress(Exception):
+                await channel.exchange_delete(exchange)
+
+
+@pytest.fixture
+async def client(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
+    """A browser-less client with an address of its own, so per-address limits never cross tests."""
+    async with httpx.AsyncClient(base_url=stack.gateway, timeout=30,
+                                 headers={"X-Forwarded-For": stack.new_client_ip()}) as http:
+        yield http
+
+
+@pytest.fixture
+async def db(stack: Stack) -> AsyncIterator[asyncpg.Connection]:
+    conn = await asyncpg.connect(stack.database_url)
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+def new_client(stack: Stack) -> Callable[[], httpx.AsyncClient]:
+    def make() -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=stack.gateway, timeout=30,
+                                 headers={"X-Forwarded-For": stack.new_client_ip()})
+    return make
+
+
