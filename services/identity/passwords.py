@@ -7,10 +7,13 @@ from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from zxcvbn import zxcvbn
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 MIN_LENGTH = 12
 MAX_LENGTH = 512
+ZXCVBN_MAX_LENGTH = 72
+MIN_SCORE = 2  # zxcvbn: 0 and 1 are "too guessable" and "very guessable"
 
 
 class PasswordRejected(ValueError):
@@ -35,12 +38,14 @@ def check_policy(password: str, *, email: str = "", name: str = "") -> None:
     if len(value) > MAX_LENGTH:
         raise PasswordRejected(f"Use at most {MAX_LENGTH} characters.")
     lowered = value.lower()
-    if lowered in common_passwords() or len(set(lowered)) < 4:
-        raise PasswordRejected("This password is too common. Choose one that is harder to guess.")
     if email and lowered in {email.lower(), email.split("@")[0].lower()}:
         raise PasswordRejected("Do not use your email address as your password.")
     if name and lowered == name.strip().lower():
         raise PasswordRejected("Do not use your name as your password.")
+    # Past zxcvbn's 72-character limit, length alone puts a password out of guessing range.
+    if lowered in common_passwords() or (
+            len(value) <= ZXCVBN_MAX_LENGTH and zxcvbn(value, user_inputs=[email, name])["score"] < MIN_SCORE):
+        raise PasswordRejected("This password is too common or too easy to guess. Try a few unrelated words.")
 
 
 class Hasher:

@@ -49,7 +49,8 @@ async def test_sessions_are_listed_and_any_can_be_revoked(stack: Stack, new_clie
         assert len(listed) == 2
         assert [s["current"] for s in listed].count(True) == 1
         phone_session = next(s for s in listed if not s["current"])
-        assert phone_session["user_agent"] and phone_session["ip"]
+        assert phone_session["user_agent"]
+        assert phone_session["ip"]
         assert (await laptop.delete(f"/api/v1/auth/sessions/{phone_session['id']}")).status_code == 204
         assert (await phone.get("/api/v1/me")).status_code == 401
         assert (await laptop.get("/api/v1/me")).status_code == 200
