@@ -117,12 +117,16 @@ def create_app(given: GatewaySettings | None = None) -> FastAPI:
             headers[USER_HEADER] = session["user_id"]
             headers[SESSION_HEADER] = session["session_id"]
             headers[EMAIL_VERIFIED_HEADER] = "1" if session["email_verified"] else "0"
-        elif needs_session(request.method, request.url.path):
+        elif needs_session(request.url.path):
             return JSONResponse(error_body("unauthorized", "Sign in to continue."), status_code=401)
-        url = f"{service_url(settings, service)}{request.url.path}"
+        # The raw path and query go on exactly as received, still percent-encoded.
+        raw_path = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1")
+        query = request.scope.get("query_string", b"").decode("latin-1")
+        url = f"{service_url(settings, service)}{raw_path}" + (f"?{query}" if query else "")
         try:
-            upstream = await client().request(request.method, url, params=request.query_params,
-                                              content=await request.body(), headers=headers)
+            upstream = await client().request(request.method, url, content=await request.body(), headers=headers)
+        except httpx.InvalidURL:
+            return JSONResponse(error_body("bad_request", "The request URL is malformed."), status_code=400)
         except httpx.HTTPError as exc:
             log.warning("Upstream unreachable", service=service, error=type(exc).__name__)
             return JSONResponse(error_body("service_unavailable", f"The {service} service is unavailable. "
@@ -165,7 +169,8 @@ def create_app(given: GatewaySettings | None = None) -> FastAPI:
     for page_path, page_file in PAGES.items():
         app.add_api_route(page_path, _page(page_file), methods=["GET"], include_in_schema=False)
 
-    @app.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+    @app.api_route("/{path:path}", methods=["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"],
+                   include_in_schema=False)
     async def route(request: Request, path: str) -> Response:
         service = service_for(request.url.path)
         if service is None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from services.gateway.routing import API_PREFIX, SERVICES, service_url
+from services.gateway.routing import API_PREFIX, PUBLIC_API, SERVICES, service_url
 from shared.settings import PostifysSettings
 
 
@@ -21,7 +21,13 @@ async def merged_openapi(client: httpx.AsyncClient, settings: PostifysSettings) 
         if isinstance(response, BaseException) or response.status_code != 200:
             continue
         document = response.json()
-        paths.update({p: op for p, op in document.get("paths", {}).items() if p.startswith(API_PREFIX)})
+        for path, operations in document.get("paths", {}).items():
+            if not path.startswith(API_PREFIX):
+                continue
+            if path in PUBLIC_API:
+                for operation in operations.values():
+                    operation["security"] = []
+            paths[path] = operations
         schemas.update(document.get("components", {}).get("schemas", {}))
     return {
         "openapi": "3.1.0",

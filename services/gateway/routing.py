@@ -19,14 +19,14 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("/privacy/deletion/", "privacy"),
 )
 
-# Reached by people who are not signed in (yet), or by the platforms.
+# Reached by people who are not signed in (yet). The service answers wrong methods itself.
 PUBLIC_API = frozenset({
-    ("POST", "/api/v1/auth/signup"),
-    ("POST", "/api/v1/auth/login"),
-    ("POST", "/api/v1/auth/verify-email"),
-    ("POST", "/api/v1/auth/resend-verification"),
-    ("POST", "/api/v1/auth/password-reset"),
-    ("POST", "/api/v1/auth/password-reset/confirm"),
+    "/api/v1/auth/signup",
+    "/api/v1/auth/login",
+    "/api/v1/auth/verify-email",
+    "/api/v1/auth/resend-verification",
+    "/api/v1/auth/password-reset",
+    "/api/v1/auth/password-reset/confirm",
 })
 
 # Platforms call these server to server: no session, no browser origin to check.
@@ -42,8 +42,8 @@ def service_for(path: str) -> str | None:
     return None
 
 
-def needs_session(method: str, path: str) -> bool:
-    return path.startswith(API_PREFIX + "/") and (method, path) not in PUBLIC_API
+def needs_session(path: str) -> bool:
+    return path.startswith(API_PREFIX + "/") and path not in PUBLIC_API
 
 
 def service_url(settings: PostifysSettings, service: str) -> str:

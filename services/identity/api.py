@@ -7,8 +7,9 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request, Response, status
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
+from services.identity.passwords import MAX_LENGTH, MIN_LENGTH
 from services.identity.service import ClientInfo, IdentityService
 from shared.errors import ERROR_RESPONSES, Unauthorized
 from shared.internal import CLIENT_IP_HEADER, Caller
@@ -18,11 +19,31 @@ from shared.runtime import require_caller
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
 
+    @field_validator("*", mode="after")
+    @classmethod
+    def storable_text(cls, value: object) -> object:
+        # Postgres text takes neither NUL nor unpaired surrogates; refuse them here rather than fail later.
+        if isinstance(value, str) and ("\x00" in value or not value.isprintable() and _unencodable(value)):
+            raise ValueError("contains characters that are not allowed")
+        return value
+
+
+def _unencodable(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+NewPassword = Annotated[str, Field(min_length=MIN_LENGTH, max_length=MAX_LENGTH,
+                                    description="At least 12 characters; common passwords are refused.")]
+
 
 class SignUpIn(Strict):
     name: str = Field(min_length=1, max_length=100, pattern=r"\S")
     email: EmailStr = Field(max_length=254)
-    password: str = Field(max_length=4096)
+    password: NewPassword
 
 
 class EmailIn(Strict):
@@ -40,12 +61,12 @@ class SignInIn(Strict):
 
 class ResetConfirmIn(Strict):
     token: str = Field(min_length=1, max_length=256)
-    password: str = Field(max_length=4096)
+    password: NewPassword
 
 
 class PasswordChangeIn(Strict):
     current_password: str = Field(min_length=1, max_length=4096)
-    new_password: str = Field(max_length=4096)
+    new_password: NewPassword
 
 
 class UserOut(BaseModel):
