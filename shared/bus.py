@@ -199,7 +199,9 @@ class Bus:
                 await message.nack(requeue=True)
                 return
             await message.ack()
-            EVENTS_CONSUMED.labels(type=envelope.type, outcome="applied" if first_time else "duplicate").inc()
+            outcome = "applied" if first_time else "duplicate"
+            EVENTS_CONSUMED.labels(type=envelope.type, outcome=outcome).inc()
+            log.info("Event consumed", outcome=outcome)
 
 
 async def relay_outbox(bus: Bus, sessionmaker: async_sessionmaker[AsyncSession], outbox: sa.Table) -> int:

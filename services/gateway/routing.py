@@ -37,7 +37,8 @@ SERVICES = ("identity", "connector", "publisher", "webhooks", "privacy")
 
 def service_for(path: str) -> str | None:
     for prefix, service in ROUTES:
-        if path == prefix.rstrip("/") or path.startswith(prefix):
+        base = prefix.rstrip("/")
+        if path == base or path.startswith(base + "/"):
             return service
     return None
 
