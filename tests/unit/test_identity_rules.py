@@ -10,8 +10,10 @@ class TestPasswordPolicy:
     def test_ships_at_least_ten_thousand_common_passwords(self) -> None:
         assert len(common_passwords()) >= 10_000
 
-    @pytest.mark.parametrize("password", ["correcthorsebatterystaple", "ÄÖÜ lange Passphrase", "🐎🦄 ride out at dawn 🌅",
-                                          "x7 Q! lowercase words and digits", "a" + "b7/" * 200])
+    @pytest.mark.parametrize("password", [
+        "correcthorsebatterystaple", "ÄÖÜ lange Passphrase", "🐎🦄 ride out at dawn 🌅",
+        "x7 Q! lowercase words and digits", "a" + "b7/" * 200,
+    ])
     def test_accepts_long_unusual_passwords_with_no_composition_rules(self, password: str) -> None:
         check_policy(password[:512])
 
