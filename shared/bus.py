@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import aio_pika
+import aiormq
 import sqlalchemy as sa
 import structlog
 from aio_pika.abc import (
@@ -281,7 +282,10 @@ async def list_dead_letters(url: str, topology: Topology, limit: int = 100) -> l
     connection = await aio_pika.connect(url)
     async with connection:
         channel = await connection.channel()
-        queue = await channel.get_queue(topology.dead_letter_queue)
+        try:
+            queue = await channel.get_queue(topology.dead_letter_queue)
+        except aiormq.exceptions.ChannelNotFoundEntity:
+            return []  # the service consumes nothing, so nothing of its can die
         messages = await _drain(channel, queue, limit)
         letters = []
         for m in messages:
