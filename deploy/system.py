@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -86,6 +88,41 @@ def prepare_database(url: str) -> None:
     asyncio.run(create_database(url))
     for service in SCHEMA_SERVICES:
         upgrade(service, url)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def isolated_environment(*, database_url: str, amqp_url: str, smtp_url: str, prefix: str,
+                         extra: dict[str, str] | None = None) -> dict[str, str]:
+    """Everything a separate copy of the system needs: its own ports, database, broker prefix and secret."""
+    gateway_port = free_port()
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith("POSTIFYS_")},
+        "POSTIFYS_ENV": "test",
+        "POSTIFYS_LOG_FORMAT": "json",
+        "POSTIFYS_PORT": str(gateway_port),
+        "POSTIFYS_PUBLIC_URL": f"http://127.0.0.1:{gateway_port}",
+        "POSTIFYS_DATABASE_URL": database_url,
+        "POSTIFYS_AMQP_URL": amqp_url,
+        "POSTIFYS_AMQP_PREFIX": prefix,
+        "POSTIFYS_SMTP_URL": smtp_url,
+        "POSTIFYS_INTERNAL_SECRET": secrets.token_urlsafe(32),
+        "POSTIFYS_TRUSTED_PROXIES": '["127.0.0.1"]',
+        "POSTIFYS_SANDBOX": "1",
+        **{f"POSTIFYS_{name.upper()}_URL": f"http://127.0.0.1:{free_port()}" for name in SCHEMA_SERVICES},
+        **(extra or {}),
+    }
+
+
+def resident_memory_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
 
 
 @dataclass

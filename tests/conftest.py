@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import secrets
 import shutil
@@ -21,10 +20,10 @@ import httpx
 import pytest
 
 from deploy.devmail import Mailbox, start_smtp
-from deploy.system import System, drop_database, prepare_database, with_database
+from deploy.system import System, drop_database, free_port, isolated_environment, prepare_database, with_database
 from shared.bus import Topology
 from shared.migrations import SCHEMA_SERVICES
-from tests.support import Stack, free_port
+from tests.support import Stack
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
@@ -55,29 +54,15 @@ def stack() -> Iterator[Stack]:
         mailbox = Mailbox()
         smtp_port = free_port()
         smtp = start_smtp(mailbox, "127.0.0.1", smtp_port)
-        gateway_port = free_port()
         prefix = f"postifys-test-{run_id}"
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("POSTIFYS_")},
-            "POSTIFYS_ENV": "test",
-            "POSTIFYS_LOG_FORMAT": "json",
-            "POSTIFYS_PORT": str(gateway_port),
-            "POSTIFYS_PUBLIC_URL": f"http://127.0.0.1:{gateway_port}",
-            "POSTIFYS_DATABASE_URL": database_url,
-            "POSTIFYS_AMQP_URL": amqp_url,
-            "POSTIFYS_AMQP_PREFIX": prefix,
-            "POSTIFYS_SMTP_URL": f"smtp://127.0.0.1:{smtp_port}",
-            "POSTIFYS_INTERNAL_SECRET": secrets.token_urlsafe(32),
-            "POSTIFYS_TRUSTED_PROXIES": json.dumps(["127.0.0.1"]),
-            "POSTIFYS_SANDBOX": "1",
-            **{f"POSTIFYS_{name.upper()}_URL": f"http://127.0.0.1:{free_port()}" for name in SCHEMA_SERVICES},
-        }
+        env = isolated_environment(database_url=database_url, amqp_url=amqp_url,
+                                   smtp_url=f"smtp://127.0.0.1:{smtp_port}", prefix=prefix)
         log_dir = Path(tempfile.mkdtemp(prefix=f"postifys-test-{run_id}-"))
         system = System(env=env, log_dir=log_dir)
         try:
             system.start()
             system.wait_ready(timeout=90)
-            yield Stack(gateway=f"http://127.0.0.1:{gateway_port}", env=env, database_url=database_url,
+            yield Stack(gateway=system.url("gateway"), env=env, database_url=database_url,
                         amqp_url=amqp_url, prefix=prefix, mailbox=mailbox, system=system, log_dir=log_dir)
         finally:
             system.stop()

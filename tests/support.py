@@ -6,7 +6,6 @@ import asyncio
 import ipaddress
 import random
 import secrets
-import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -19,12 +18,6 @@ from deploy.devmail import Mailbox, ReceivedMail
 from deploy.system import System
 
 T = TypeVar("T")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def wait_for(check: Callable[[], Awaitable[T]], *, timeout: float = 20, interval: float = 0.1,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import unicodedata
 from functools import cache
 
@@ -62,6 +63,13 @@ class Hasher:
             return self._hasher.verify(stored or self._dummy, normalize(password)) and stored is not None
         except (VerificationError, InvalidHashError):
             return False
+
+    # argon2 releases the GIL: in a worker thread it neither stalls the event loop nor the other core.
+    async def hash_async(self, password: str) -> str:
+        return await asyncio.to_thread(self.hash, password)
+
+    async def verify_async(self, stored: str | None, password: str) -> bool:
+        return await asyncio.to_thread(self.verify, stored, password)
 
     def needs_rehash(self, stored: str) -> bool:
         try:

@@ -80,7 +80,7 @@ class IdentityService:
     async def sign_up(self, *, name: str, email: str, password: str, client: ClientInfo) -> uuid.UUID:
         email = email.strip().lower()
         password_problem(password, email=email, name=name)
-        password_hash = self.hasher.hash(password)
+        password_hash = await self.hasher.hash_async(password)
         now = self.now()
         async with self.runtime.transaction() as session:
             await self._limit(session, f"signup-ip:{client.ip}", self.settings.sign_ups_per_ip_per_hour)
@@ -142,7 +142,7 @@ class IdentityService:
                 failure: Exception | None = TooManyRequests(
                     "Too many failed sign-ins. Try again in an hour, or reset your password.",
                     code="too_many_attempts", headers={"Retry-After": "3600"})
-            elif not self.hasher.verify(user.password_hash if user else None, password) or user is None:
+            elif not await self.hasher.verify_async(user.password_hash if user else None, password) or user is None:
                 self._audit(session, now, user, key, client, "failed")
                 failure = invalid_credentials()
             else:
@@ -153,7 +153,7 @@ class IdentityService:
         async with self.runtime.transaction() as session:
             if self.hasher.needs_rehash(user.password_hash):
                 await session.execute(sa.update(t.User).where(t.User.id == user.id)
-                                      .values(password_hash=self.hasher.hash(password)))
+                                      .values(password_hash=await self.hasher.hash_async(password)))
             self._audit(session, now, user, key, client, "succeeded")
             token = await self._open_session(session, user, client)
         return SignedIn(user=user, token=token, max_age=self.settings.session_absolute_lifetime_seconds)
@@ -240,7 +240,7 @@ class IdentityService:
     async def change_password(self, *, user_id: uuid.UUID, session_id: uuid.UUID | None, current_password: str,
                               new_password: str, client: ClientInfo) -> None:
         user = await self.get_user(user_id)
-        if not self.hasher.verify(user.password_hash, current_password):
+        if not await self.hasher.verify_async(user.password_hash, current_password):
             async with self.runtime.transaction() as session:
                 self._audit(session, self.now(), user, email_key(user.email), client, "failed_password_change")
             raise Forbidden("The current password is not correct.", code="wrong_password")
@@ -255,7 +255,7 @@ class IdentityService:
     async def _set_password(self, session: AsyncSession, user: t.User, password: str,
                             keep_session: uuid.UUID | None, reason: Literal["change", "reset"]) -> None:
         now = self.now()
-        user.password_hash = self.hasher.hash(password)
+        user.password_hash = await self.hasher.hash_async(password)
         user.password_changed_at = now
         revoke = sa.update(t.Session).where(t.Session.user_id == user.id, t.Session.revoked_at.is_(None))
         if keep_session is not None:
