@@ -68,6 +68,8 @@ class PostifysSettings(BaseSettings):
     tiktok_www_url: str = "https://www.tiktok.com"
     tiktok_api_url: str = "https://open.tiktokapis.com"
     sandbox: bool | None = None
+    # Where the platform sandbox listens; with POSTIFYS_SANDBOX=1 every platform base URL points into it.
+    sandbox_url: str = "http://127.0.0.1:8090"
 
     # Client addresses whose X-Forwarded-For the gateway believes (a load balancer in front of it).
     trusted_proxies: list[str] = Field(default_factory=list)
