@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 READY := $(VENV)/.installed
 
-.PHONY: install run test lint bench dead-letters replay-dead-letters clean
+.PHONY: install run test lint bench dead-letters replay-dead-letters clean vault-key vault-rotate
 
 $(READY): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "postifys: Python 3.11 or newer is needed (PYTHON=$(PYTHON))"; exit 1; }
@@ -37,3 +37,10 @@ replay-dead-letters: $(READY)
 
 clean:
 	rm -rf $(VENV) .run .pytest_cache .mypy_cache .ruff_cache
+
+# Put a new key first in POSTIFYS_VAULT_KEYS (`make vault-key ID=k2` prints one), then re-wrap everything.
+vault-key: $(READY)
+	$(BIN)/python -m services.connector.rotate_keys --new-key $(ID)
+
+vault-rotate: $(READY)
+	$(BIN)/python -m services.connector.rotate_keys

@@ -51,8 +51,37 @@ class UserPasswordChanged(EventData):
     reason: Literal["change", "reset"]
 
 
+class AccountEventData(EventData):
+    account_id: uuid.UUID
+    user_id: uuid.UUID
+    platform: str
+    kind: str
+    name: str | None = None
+
+
+class AccountConnected(AccountEventData):
+    """Sent when a user connects (or reconnects) a Page, an Instagram account or a TikTok creator."""
+
+    type = "account.connected"
+    reconnected: bool = False
+
+
+class AccountReauthRequired(AccountEventData):
+    """Sent when a platform stops accepting an account's authorization; the user must reconnect it."""
+
+    type = "account.reauth_required"
+    reason: str
+
+
+class AccountDisconnected(AccountEventData):
+    """Sent when an account is disconnected; its tokens are destroyed."""
+
+    type = "account.disconnected"
+
+
 EVENT_TYPES: dict[str, type[EventData]] = {
-    model.type: model for model in (UserRegistered, UserEmailVerified, UserPasswordChanged)
+    model.type: model for model in (UserRegistered, UserEmailVerified, UserPasswordChanged, AccountConnected,
+                                    AccountReauthRequired, AccountDisconnected)
 }
 
 

@@ -1,0 +1,139 @@
+"""HTTP entry points of the connector. Public ones come through the gateway; /internal ones are for
+other services (the publisher) and need the internal secret like everything here."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel
+
+from services.connector import rules
+from services.connector.service import ConnectorService
+from shared.errors import ERROR_RESPONSES, NotFound
+from shared.internal import Caller
+from shared.runtime import require_caller, require_verified_caller
+
+CallerDep = Annotated[Caller, Depends(require_caller)]
+VerifiedDep = Annotated[Caller, Depends(require_verified_caller)]
+OptionalText = Annotated[str | None, Query(max_length=2048)]
+
+
+class Permissions(BaseModel):
+    granted: list[str]
+    declined: list[str]
+
+
+class AccountOut(BaseModel):
+    id: uuid.UUID
+    platform: str
+    kind: str
+    external_id: str
+    name: str | None
+    username: str | None
+    avatar_url: str | None
+    category: str | None
+    tasks: list[str]
+    permissions: Permissions
+    status: str
+    publishable: bool
+    unpublishable_reason: str | None
+    connected_at: datetime
+    updated_at: datetime
+
+
+class AccountList(BaseModel):
+    items: list[AccountOut]
+    next_cursor: str | None = None
+
+
+class PublishingOptions(BaseModel):
+    platform: str
+    tiktok: dict[str, Any] | None = None
+    instagram: dict[str, Any] | None = None
+    facebook: dict[str, Any] | None = None
+
+
+class CallerIn(BaseModel):
+    user_id: uuid.UUID
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    expires_at: datetime | None
+    platform: str
+    kind: str
+    external_id: str
+    via_page_id: str | None
+
+
+class AccountStatusOut(BaseModel):
+    id: uuid.UUID
+    status: str
+
+
+def provider_of(provider: str) -> str:
+    if provider not in rules.PROVIDERS:
+        raise NotFound(f"Unknown provider. Use one of: {', '.join(rules.PROVIDERS)}.", code="unknown_provider")
+    return provider
+
+
+ProviderDep = Annotated[str, Depends(provider_of)]
+
+
+def build_routers(service: ConnectorService) -> tuple[APIRouter, APIRouter]:
+    api = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
+    internal = APIRouter(prefix="/internal", include_in_schema=False)
+
+    @api.get("/connections/{provider}/start", status_code=302, response_class=RedirectResponse,
+             tags=["connections"], responses={302: {"description": "To the platform's consent page"}})
+    async def start(provider: ProviderDep, caller: VerifiedDep) -> RedirectResponse:
+        return RedirectResponse(await service.start(caller, provider), status_code=302)
+
+    @api.get("/connections/{provider}/callback", status_code=302, response_class=RedirectResponse,
+             tags=["connections"], responses={302: {"description": "To the accounts page, with the outcome"}})
+    async def callback(provider: ProviderDep, caller: VerifiedDep, state: OptionalText = None,
+                       code: OptionalText = None, error: OptionalText = None) -> RedirectResponse:
+        params = {k: v for k, v in {"state": state, "code": code, "error": error}.items() if v is not None}
+        return RedirectResponse(await service.complete(caller, provider, params), status_code=302)
+
+    @api.get("/accounts", response_model=AccountList, tags=["accounts"])
+    async def list_accounts(caller: CallerDep) -> AccountList:
+        items = []
+        for account, connection in await service.list_accounts(caller.user_id):
+            reason = rules.unpublishable_reason(kind=account.kind, provider=account.platform, status=account.status,
+                                                tasks=account.tasks, granted=connection.granted_scopes)
+            items.append(AccountOut(
+                id=account.id, platform=account.platform, kind=account.kind, external_id=account.external_id,
+                name=account.name, username=account.username, avatar_url=account.avatar_url,
+                category=account.category, tasks=account.tasks,
+                permissions=Permissions(granted=connection.granted_scopes, declined=connection.declined_scopes),
+                status=account.status, publishable=reason is None, unpublishable_reason=reason,
+                connected_at=account.connected_at, updated_at=account.updated_at))
+        return AccountList(items=items)
+
+    @api.delete("/accounts/{account_id}", status_code=204, tags=["accounts"])
+    async def disconnect(account_id: uuid.UUID, caller: CallerDep) -> Response:
+        await service.disconnect(caller.user_id, account_id)
+        return Response(status_code=204)
+
+    @api.get("/accounts/{account_id}/publishing-options", response_model=PublishingOptions, tags=["accounts"])
+    async def publishing_options(account_id: uuid.UUID, caller: CallerDep) -> PublishingOptions:
+        return PublishingOptions(**await service.publishing_options(caller.user_id, account_id))
+
+    @internal.post("/accounts/{account_id}/access-token", response_model=TokenOut)
+    async def access_token(account_id: uuid.UUID, body: CallerIn) -> TokenOut:
+        issued = await service.access_token(body.user_id, account_id)
+        account = issued.account
+        return TokenOut(access_token=issued.access_token, expires_at=issued.expires_at, platform=account.platform,
+                        kind=account.kind, external_id=account.external_id, via_page_id=account.via_page_id)
+
+    @internal.post("/accounts/{account_id}/token-rejected", response_model=AccountStatusOut)
+    async def token_rejected(account_id: uuid.UUID, body: CallerIn) -> AccountStatusOut:
+        account = await service.token_rejected(body.user_id, account_id)
+        return AccountStatusOut(id=account.id, status=account.status)
+
+    return api, internal

@@ -1,0 +1,388 @@
+"""Connector use cases: connect through OAuth, keep tokens usable, disconnect, answer the publisher."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.connector import rules
+from services.connector.platforms import (
+    Asset,
+    Authorization,
+    InstagramLogin,
+    MetaGraph,
+    PlatformError,
+    TikTok,
+    new_state,
+)
+from services.connector.settings import ConnectorSettings
+from services.connector.tables import Account, AccountEvent, Connection, OAuthState
+from services.connector.tokens import ACCESS, REFRESH, USER_ACCESS, TokenStore
+from shared.errors import BadRequest, Conflict, NotFound, PostifysError
+from shared.events import AccountConnected, AccountDisconnected, AccountReauthRequired
+from shared.internal import Caller
+from shared.runtime import ServiceRuntime
+
+log = structlog.get_logger()
+
+
+class PlatformUnavailable(PostifysError):
+    status_code = 503
+    code = "platform_unavailable"
+
+
+def reauth_required(account: Account) -> Conflict:
+    return Conflict(f"{rules.PLATFORM_NAMES[account.platform]} no longer accepts Postifys' authorization for "
+                    f"{account.name or account.username}. Reconnect this account.", code="reauth_required")
+
+
+def state_hash(state: str) -> bytes:
+    return hashlib.sha256(state.encode()).digest()
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    access_token: str
+    expires_at: datetime | None
+    account: Account
+
+
+class ConnectorService:
+    def __init__(self, runtime: ServiceRuntime, settings: ConnectorSettings, providers: dict[str, Any],
+                 tokens: TokenStore, now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.runtime = runtime
+        self.settings = settings
+        self.providers = providers
+        self.tokens = tokens
+        self.now = now
+
+    def redirect_uri(self, provider: str) -> str:
+        return f"{self.settings.public_url}/api/v1/connections/{provider}/callback"
+
+    def accounts_page(self, **outcome: str) -> str:
+        return f"{self.settings.public_url}/accounts?{urlencode(outcome)}"
+
+    # --- connecting ----------------------------------------------------------------------------
+
+    async def start(self, caller: Caller, provider: str) -> str:
+        state = new_state()
+        now = self.now()
+        async with self.runtime.transaction() as session:
+            session.add(OAuthState(state_hash=state_hash(state), provider=provider, user_id=caller.user_id,
+                                   session_id=caller.session_id, created_at=now,
+                                   expires_at=now + timedelta(seconds=self.settings.oauth_state_lifetime_seconds)))
+        return str(self.providers[provider].authorize_url(
+            state=state, redirect_uri=self.redirect_uri(provider), scopes=rules.REQUESTED_SCOPES[provider]))
+
+    async def _claim_state(self, caller: Caller, provider: str, state: str) -> None:
+        now = self.now()
+        async with self.runtime.transaction() as session:
+            record = await session.scalar(sa.select(OAuthState).where(OAuthState.state_hash == state_hash(state))
+                                          .with_for_update())
+            valid = (record is not None and record.provider == provider and record.user_id == caller.user_id
+                     and record.session_id == caller.session_id and record.used_at is None
+                     and record.expires_at > now)
+            if record is not None and record.used_at is None:
+                record.used_at = now  # single use, whatever happens next
+        if not valid:
+            raise BadRequest("This connection attempt is invalid, was already used, or has expired. "
+                             "Start connecting again from your accounts page.", code="invalid_state")
+
+    async def complete(self, caller: Caller, provider: str, params: dict[str, str]) -> str:
+        """Handles the platform's redirect; answers where to send the browser next."""
+        state = params.get("state", "")
+        if not state or len(state) > 256:
+            raise BadRequest("The platform's answer carries no valid state.", code="invalid_state")
+        await self._claim_state(caller, provider, state)
+        if params.get("error"):
+            reason = "denied" if params["error"] == "access_denied" else "platform_error"
+            log.info("Connection refused at the platform", provider=provider, error=params["error"][:100])
+            return self.accounts_page(provider=provider, result=reason)
+        code = params.get("code", "")
+        if not code or len(code) > 2048:
+            raise BadRequest("The platform's answer carries no authorization code.", code="invalid_callback")
+        try:
+            authorization = await self.providers[provider].authorize(
+                code=code, redirect_uri=self.redirect_uri(provider), requested=rules.REQUESTED_SCOPES[provider])
+        except PlatformError as exc:
+            log.warning("Connection failed at the platform", provider=provider, platform_code=exc.code,
+                        platform_message=exc.message[:300])
+            return self.accounts_page(provider=provider, result="failed")
+        connected = await self._store(caller.user_id, provider, authorization)
+        return self.accounts_page(provider=provider, result="connected", count=str(connected))
+
+    async def _store(self, user_id: uuid.UUID, provider: str, authorization: Authorization) -> int:
+        now = self.now()
+        async with self.runtime.transaction() as session:
+            connection = await session.scalar(sa.select(Connection).where(
+                Connection.user_id == user_id, Connection.provider == provider,
+                Connection.external_user_id == authorization.external_user_id).with_for_update())
+            if connection is None:
+                connection = Connection(id=uuid.uuid4(), user_id=user_id, provider=provider,
+                                        external_user_id=authorization.external_user_id, created_at=now)
+                session.add(connection)
+            connection.name = authorization.name
+            connection.granted_scopes = authorization.granted
+            connection.declined_scopes = authorization.declined
+            connection.updated_at = now
+            await session.flush()
+            await self.tokens.put(session, connection.id, USER_ACCESS, authorization.user_token, now)
+            for asset in authorization.assets:
+                await self._store_account(session, connection, asset, now)
+        return len(authorization.assets)
+
+    async def _store_account(self, session: AsyncSession, connection: Connection, asset: Asset,
+                             now: datetime) -> None:
+        account = await session.scalar(sa.select(Account).where(
+            Account.user_id == connection.user_id, Account.kind == asset.kind,
+            Account.external_id == asset.external_id).with_for_update())
+        reconnected = account is not None
+        if account is None:
+            account = Account(id=uuid.uuid4(), user_id=connection.user_id, kind=asset.kind,
+                              external_id=asset.external_id, connected_at=now)
+            session.add(account)
+        account.connection_id = connection.id
+        account.platform = connection.provider
+        account.name, account.username, account.avatar_url = asset.name, asset.username, asset.avatar_url
+        account.category, account.tasks, account.via_page_id = asset.category, asset.tasks, asset.via_page_id
+        account.status, account.status_reason = rules.ACTIVE, None
+        account.updated_at = account.checked_at = now
+        account.disconnected_at = None
+        await session.flush()
+        await self.tokens.put(session, account.id, ACCESS, asset.access, now)
+        await self.tokens.put(session, account.id, REFRESH, asset.refresh, now)
+        session.add(AccountEvent(account_id=account.id, at=now, kind="reconnected" if reconnected else "connected"))
+        await self.runtime.outbox.add(session, AccountConnected(
+            account_id=account.id, user_id=account.user_id, platform=account.platform, kind=account.kind,
+            name=account.name or account.username, reconnected=reconnected))
+
+    # --- reading -------------------------------------------------------------------------------
+
+    async def list_accounts(self, user_id: uuid.UUID) -> list[tuple[Account, Connection]]:
+        async with self.runtime.sessionmaker() as session:
+            rows = await session.execute(
+                sa.select(Account, Connection).join(Connection, Connection.id == Account.connection_id)
+                .where(Account.user_id == user_id).order_by(Account.connected_at, Account.id).limit(500))
+            return [(a, c) for a, c in rows.all()]
+
+    async def own_account(self, session: AsyncSession, user_id: uuid.UUID, account_id: uuid.UUID,
+                          lock: bool = False) -> tuple[Account, Connection]:
+        query = (sa.select(Account, Connection).join(Connection, Connection.id == Account.connection_id)
+                 .where(Account.id == account_id, Account.user_id == user_id))
+        row = (await session.execute(query.with_for_update(of=Account) if lock else query)).first()
+        if row is None:
+            raise NotFound("No such account.", code="account_not_found")
+        return row[0], row[1]
+
+    # --- tokens --------------------------------------------------------------------------------
+
+    async def access_token(self, user_id: uuid.UUID, account_id: uuid.UUID) -> IssuedToken:
+        """A token the platform will accept now, refreshed first if it is about to expire."""
+        async with self.runtime.sessionmaker() as session:
+            account, _ = await self.own_account(session, user_id, account_id)
+            if account.status != rules.ACTIVE:
+                raise reauth_required(account) if account.status == rules.REAUTH_REQUIRED else \
+                    Conflict("This account is disconnected.", code="account_disconnected")
+            stored = await self.tokens.get(session, account.id, ACCESS)
+        if stored is None:
+            raise reauth_required(account)
+        value, secret = stored
+        margin = timedelta(seconds=self.settings.tiktok_refresh_margin_seconds)
+        if account.platform == "tiktok" and secret.expires_at and secret.expires_at - self.now() < margin:
+            value, expires_at = await self.refresh_tiktok(account.id)
+            return IssuedToken(value, expires_at, account)
+        return IssuedToken(value, secret.expires_at, account)
+
+    async def refresh_tiktok(self, account_id: uuid.UUID) -> tuple[str, datetime | None]:
+        """Refreshes under a row lock, so two refreshes never race to spend one rotating refresh token;
+        the new access and refresh tokens are written in one transaction."""
+        client: TikTok = self.providers["tiktok"]
+        now = self.now()
+        async with self.runtime.transaction() as session:
+            account = await session.get_one(Account, account_id, with_for_update=True)
+            current = await self.tokens.get(session, account_id, ACCESS, lock=True)
+            margin = timedelta(seconds=self.settings.tiktok_refresh_margin_seconds)
+            if current and current[1].expires_at and current[1].expires_at - now >= margin:
+                return current[0], current[1].expires_at  # another process refreshed it meanwhile
+            refresh = await self.tokens.get(session, account_id, REFRESH, lock=True)
+            if refresh is None:
+                failure: PlatformError | None = PlatformError("tiktok", "No refresh token is stored.",
+                                                              token_invalid=True)
+            else:
+                try:
+                    access, new_refresh = await client.refresh(refresh[0])
+                    failure = None
+                except PlatformError as exc:
+                    failure = exc
+            if failure is None:
+                await self.tokens.put(session, account_id, ACCESS, access, now)
+                await self.tokens.put(session, account_id, REFRESH, new_refresh, now)
+                session.add(AccountEvent(account_id=account_id, at=now, kind="token_refreshed"))
+                log.info("TikTok token refreshed", account_id=str(account_id))
+                return access.value, now + timedelta(seconds=access.expires_in or 0)
+            if failure.token_invalid:
+                await self._mark_reauth(session, account, failure.message)
+        assert failure is not None
+        if failure.token_invalid:
+            raise reauth_required(account)
+        raise PlatformUnavailable(f"TikTok could not refresh the authorization: {failure.message}")
+
+    async def _mark_reauth(self, session: AsyncSession, account: Account, reason: str) -> None:
+        if account.status != rules.ACTIVE:
+            return
+        now = self.now()
+        account.status, account.status_reason, account.updated_at = rules.REAUTH_REQUIRED, reason[:500], now
+        session.add(AccountEvent(account_id=account.id, at=now, kind="reauth_required", detail=reason[:500]))
+        await self.runtime.outbox.add(session, AccountReauthRequired(
+            account_id=account.id, user_id=account.user_id, platform=account.platform, kind=account.kind,
+            name=account.name or account.username, reason=reason[:500]))
+        log.warning("Account needs reconnecting", account_id=str(account.id), platform=account.platform)
+
+    async def token_rejected(self, user_id: uuid.UUID, account_id: uuid.UUID) -> Account:
+        """The publisher saw the platform refuse this account's token: check it now."""
+        async with self.runtime.sessionmaker() as session:
+            account, _ = await self.own_account(session, user_id, account_id)
+        await self.check(account.id)
+        async with self.runtime.sessionmaker() as session:
+            return await session.get_one(Account, account_id)
+
+    async def check(self, account_id: uuid.UUID) -> None:
+        """Asks the platform whether the account's token still works; refreshes what is due."""
+        now = self.now()
+        async with self.runtime.sessionmaker() as session:
+            account = await session.get_one(Account, account_id)
+            stored = await self.tokens.get(session, account_id, ACCESS)
+        if account.status != rules.ACTIVE:
+            return
+        failure: str | None = "No token is stored." if stored is None else None
+        if stored is not None:
+            value, secret = stored
+            try:
+                if account.platform == "tiktok":
+                    margin = timedelta(seconds=self.settings.tiktok_refresh_margin_seconds)
+                    if secret.expires_at and secret.expires_at - now < margin:
+                        value, _ = await self.refresh_tiktok(account_id)
+                    await self.providers["tiktok"].user_info(value)
+                elif account.platform == "instagram" and account.via_page_id is None:
+                    await self._refresh_instagram_if_due(account, value, secret.issued_at, secret.expires_at)
+                    await self.providers["instagram"].me(value)
+                elif not await self.providers["facebook"].token_is_valid(value):
+                    failure = "Facebook reports the authorization as no longer valid."
+            except PlatformError as exc:
+                if not exc.token_invalid:
+                    log.warning("Token check inconclusive", account_id=str(account_id), error=exc.message[:200])
+                    return
+                failure = exc.message
+            except PostifysError as exc:
+                if exc.code != "reauth_required":
+                    return
+                failure = exc.message
+        async with self.runtime.transaction() as session:
+            account = await session.get_one(Account, account_id, with_for_update=True)
+            account.checked_at = now
+            if failure:
+                await self._mark_reauth(session, account, failure)
+
+    async def _refresh_instagram_if_due(self, account: Account, token: str, issued_at: datetime,
+                                        expires_at: datetime | None) -> None:
+        now = self.now()
+        margin = timedelta(seconds=self.settings.instagram_refresh_margin_seconds)
+        if expires_at is None or expires_at - now > margin or now - issued_at < timedelta(hours=24):
+            return
+        fresh = await self.providers["instagram"].refresh(token)
+        async with self.runtime.transaction() as session:
+            await self.tokens.put(session, account.id, ACCESS, fresh, now)
+            session.add(AccountEvent(account_id=account.id, at=now, kind="token_refreshed"))
+
+    async def accounts_due_for_check(self, limit: int = 50) -> list[uuid.UUID]:
+        cutoff = self.now() - timedelta(seconds=self.settings.token_check_interval_seconds)
+        async with self.runtime.sessionmaker() as session:
+            rows = await session.scalars(sa.select(Account.id).where(
+                Account.status == rules.ACTIVE, Account.checked_at < cutoff).order_by(Account.checked_at).limit(limit))
+            return list(rows)
+
+    # --- disconnecting -------------------------------------------------------------------------
+
+    async def disconnect(self, user_id: uuid.UUID, account_id: uuid.UUID) -> None:
+        async with self.runtime.sessionmaker() as session:
+            account, connection = await self.own_account(session, user_id, account_id)
+            if account.status == rules.DISCONNECTED:
+                return
+            access = await self.tokens.get(session, account.id, ACCESS)
+            refresh = await self.tokens.get(session, account.id, REFRESH)
+            user_token = await self.tokens.get(session, connection.id, USER_ACCESS)
+            others = await session.scalar(sa.select(sa.func.count()).select_from(Account).where(
+                Account.connection_id == connection.id, Account.id != account.id,
+                Account.status != rules.DISCONNECTED))
+        revoked = await self._revoke_at_platform(account, access, refresh, user_token, last=not others)
+        now = self.now()
+        async with self.runtime.transaction() as session:
+            account = await session.get_one(Account, account_id, with_for_update=True)
+            owners = [account.id] + ([connection.id] if not others else [])
+            await self.tokens.destroy(session, owners)
+            account.status, account.status_reason = rules.DISCONNECTED, None
+            account.disconnected_at = account.updated_at = now
+            session.add(AccountEvent(account_id=account.id, at=now, kind="disconnected",
+                                     detail="revoked at the platform" if revoked else "tokens destroyed"))
+            await self.runtime.outbox.add(session, AccountDisconnected(
+                account_id=account.id, user_id=account.user_id, platform=account.platform, kind=account.kind,
+                name=account.name or account.username))
+
+    async def _revoke_at_platform(self, account: Account, access: tuple[str, Any] | None,
+                                  refresh: tuple[str, Any] | None, user_token: tuple[str, Any] | None,
+                                  last: bool) -> bool:
+        try:
+            if account.platform == "tiktok" and (access or refresh):
+                await self.providers["tiktok"].revoke((access or refresh)[0])  # type: ignore[index]
+                return True
+            # Graph's revoke removes the app for the whole Facebook login: only once no Page of it is left.
+            if account.platform == "facebook" and last and user_token:
+                await self.providers["facebook"].revoke(user_token[0])
+                return True
+        except PlatformError as exc:
+            log.warning("Revoking at the platform failed; tokens destroyed anyway", platform=account.platform,
+                        error=exc.message[:200])
+        return False
+
+    # --- what the composer needs ---------------------------------------------------------------
+
+    async def publishing_options(self, user_id: uuid.UUID, account_id: uuid.UUID) -> dict[str, Any]:
+        token = await self.access_token(user_id, account_id)
+        account = token.account
+        try:
+            if account.platform == "tiktok":
+                info = await self.providers["tiktok"].creator_info(token.access_token)
+                return {"platform": "tiktok", "tiktok": {
+                    "creator_nickname": info.get("creator_nickname"),
+                    "creator_username": info.get("creator_username"),
+                    "creator_avatar_url": info.get("creator_avatar_url"),
+                    "privacy_level_options": info.get("privacy_level_options") or [],
+                    "comment_disabled": bool(info.get("comment_disabled")),
+                    "duet_disabled": bool(info.get("duet_disabled")),
+                    "stitch_disabled": bool(info.get("stitch_disabled")),
+                    "max_video_post_duration_sec": info.get("max_video_post_duration_sec")}}
+            if account.kind == "instagram":
+                client = self.providers["facebook" if account.via_page_id else "instagram"]
+                return {"platform": "instagram",
+                        "instagram": await client.publishing_limit(account.external_id, token.access_token)}
+            return {"platform": "facebook", "facebook": {"page_id": account.external_id, "name": account.name}}
+        except PlatformError as exc:
+            if exc.token_invalid:
+                await self.check(account.id)
+                raise reauth_required(account) from None
+            raise PlatformUnavailable(f"{rules.PLATFORM_NAMES[account.platform]} did not answer: {exc.message}") \
+                from None
+
+
+def build_providers(http: Any, settings: ConnectorSettings) -> dict[str, Any]:
+    return {"facebook": MetaGraph(http, settings), "instagram": InstagramLogin(http, settings),
+            "tiktok": TikTok(http, settings)}
