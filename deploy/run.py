@@ -12,9 +12,18 @@ import time
 from pathlib import Path
 
 from deploy.system import ROOT, InfrastructureDown, System, check_rabbitmq, prepare_database
-from shared.settings import PostifysSettings
+from sandbox import base_urls
+from shared.settings import SANDBOX_CREDENTIAL_PREFIX, PostifysSettings
 
 DEVMAIL_SMTP = "smtp://127.0.0.1:8025"
+
+
+def use_sandbox(settings: PostifysSettings) -> bool:
+    """On when asked, or when no real platform credentials are configured."""
+    if settings.sandbox is not None:
+        return settings.sandbox
+    return all(str(value).startswith(SANDBOX_CREDENTIAL_PREFIX)
+               for value in (settings.meta_app_id, settings.instagram_app_id, settings.tiktok_client_key))
 
 
 def main() -> int:
@@ -30,15 +39,20 @@ def main() -> int:
     if "POSTIFYS_INTERNAL_SECRET" not in env and not settings.is_production:
         env["POSTIFYS_INTERNAL_SECRET"] = secrets.token_urlsafe(32)
     system = System(env=env, log_dir=Path(os.environ.get("POSTIFYS_LOG_DIR", ROOT / ".run" / "logs")))
-    names: tuple[str, ...] = ("identity", "connector", "publisher", "webhooks", "privacy", "gateway")
     if not settings.smtp_url:
         env["POSTIFYS_SMTP_URL"] = DEVMAIL_SMTP
         system.start_one("deploy.devmail")
+    sandbox = use_sandbox(settings)
+    if sandbox:
+        env.update({**base_urls(settings.sandbox_url), "POSTIFYS_SANDBOX_URL": settings.sandbox_url})
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
     try:
-        system.start(names)
+        names = system.start_all(with_sandbox=sandbox)
         system.wait_ready(timeout=90, names=names)
         print(f"\nPostifys is running at {settings.public_url}  (logs in {system.log_dir})")
+        if sandbox:
+            print(f"Facebook, Instagram and TikTok are the local sandbox at {settings.sandbox_url} "
+                  "(set real credentials and POSTIFYS_SANDBOX=0 for the real platforms)")
         if not settings.smtp_url:
             print(f"Mail goes to the development mailbox: {settings.public_url}/dev/mailbox")
         print("Press Ctrl-C to stop.\n", flush=True)

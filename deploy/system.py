@@ -18,10 +18,12 @@ import aio_pika
 import asyncpg
 import httpx
 
+from sandbox import base_urls
 from shared.migrations import SCHEMA_SERVICES, upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICE_MODULES = {name: f"services.{name}" for name in (*SCHEMA_SERVICES, "gateway")}
+SANDBOX = "sandbox"
 
 
 class InfrastructureDown(RuntimeError):
@@ -100,6 +102,7 @@ def isolated_environment(*, database_url: str, amqp_url: str, smtp_url: str, pre
                          extra: dict[str, str] | None = None) -> dict[str, str]:
     """Everything a separate copy of the system needs: its own ports, database, broker prefix and secret."""
     gateway_port = free_port()
+    sandbox_url = f"http://127.0.0.1:{free_port()}"
     return {
         **{k: v for k, v in os.environ.items() if not k.startswith("POSTIFYS_")},
         "POSTIFYS_ENV": "test",
@@ -113,6 +116,8 @@ def isolated_environment(*, database_url: str, amqp_url: str, smtp_url: str, pre
         "POSTIFYS_INTERNAL_SECRET": secrets.token_urlsafe(32),
         "POSTIFYS_TRUSTED_PROXIES": '["127.0.0.1"]',
         "POSTIFYS_SANDBOX": "1",
+        "POSTIFYS_SANDBOX_URL": sandbox_url,
+        **base_urls(sandbox_url),
         **{f"POSTIFYS_{name.upper()}_URL": f"http://127.0.0.1:{free_port()}" for name in SCHEMA_SERVICES},
         **(extra or {}),
     }
@@ -146,6 +151,11 @@ class System:
         if name == "gateway":
             return f"http://127.0.0.1:{self.env.get('POSTIFYS_PORT', '8000')}"
         return self.env.get(f"POSTIFYS_{name.upper()}_URL", "")
+
+    def start_all(self, *, with_sandbox: bool) -> tuple[str, ...]:
+        names = (*((SANDBOX,) if with_sandbox else ()), *SERVICE_MODULES)
+        self.start(names)
+        return names
 
     def wait_ready(self, timeout: float = 60, names: tuple[str, ...] | None = None) -> None:
         deadline = time.monotonic() + timeout

@@ -11,7 +11,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVELOPMENT_INTERNAL_SECRET = "development-internal-secret-not-for-production"  # noqa: S105 (refused in production)
-DEVELOPMENT_VAULT_KEYS = "dev1:ZGV2ZWxvcG1lbnQta2V5LW5vdC1mb3ItcHJvZHVjdGlvbiE="
+DEVELOPMENT_VAULT_KEYS = "dev1:cG9zdGlmeXMtZGV2ZWxvcG1lbnQtb25seS1rZXktMzI="
 SANDBOX_CREDENTIAL_PREFIX = "sandbox-"
 
 SERVICE_PORTS = {

@@ -60,7 +60,7 @@ def stack() -> Iterator[Stack]:
         log_dir = Path(tempfile.mkdtemp(prefix=f"postifys-test-{run_id}-"))
         system = System(env=env, log_dir=log_dir)
         try:
-            system.start()
+            system.start_all(with_sandbox=True)
             system.wait_ready(timeout=90)
             yield Stack(gateway=system.url("gateway"), env=env, database_url=database_url,
                         amqp_url=amqp_url, prefix=prefix, mailbox=mailbox, system=system, log_dir=log_dir)

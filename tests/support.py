@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 import httpx
 
@@ -59,7 +60,8 @@ class Stack:
         return await wait_for(find, timeout=timeout, message=f"mail '{subject_contains}' to {address}")
 
     def logs(self) -> str:
-        return "\n".join(p.read_text(errors="replace") for p in self.log_dir.glob("*.log"))
+        """Everything the Postifys processes logged (the sandbox stands in for the platforms)."""
+        return "\n".join(p.read_text(errors="replace") for p in self.log_dir.glob("*.log") if p.stem != "sandbox")
 
 
 def unique_email(tag: str = "user") -> str:
@@ -91,3 +93,57 @@ async def sign_in(http: httpx.AsyncClient, user: dict[str, Any], password: str |
     response = await http.post("/api/v1/auth/login",
                                json={"email": user["email"], "password": password or user["password"]})
     return response
+
+
+def items(body: Any) -> list[dict[str, Any]]:
+    """The sandbox answers lists either bare or wrapped; tests read both."""
+    if isinstance(body, dict):
+        for key in ("items", "data", "tokens", "requests", "revocations"):
+            if isinstance(body.get(key), list):
+                return list(body[key])
+    return list(body)
+
+
+async def connect(http: httpx.AsyncClient, stack: Stack, provider: str, *, user: str | None = None,
+                  decision: str = "allow", granted: list[str] | None = None) -> httpx.Response:
+    """Walks the OAuth dance like a browser: start, the sandbox's consent form, back to the callback.
+    Answers the callback's response (a redirect to the accounts page, or an error)."""
+    start = await http.get(f"/api/v1/connections/{provider}/start")
+    assert start.status_code == 302, start.text
+    consent = await approve(start.headers["location"], user=user, decision=decision, granted=granted)
+    return await http.get(callback_path(consent))
+
+
+DEFAULT_USERS = {"facebook": "5551", "instagram": "1020", "tiktok": "-000abc"}
+
+
+async def approve(authorize_url: str, *, user: str | None, decision: str, granted: list[str] | None,
+                  provider: str | None = None) -> str:
+    parsed = httpx.URL(authorize_url)
+    params = dict(parsed.params)
+    provider = provider or next(p for p in ("facebook", "instagram", "tiktok") if f"/{p}-" in parsed.path)
+    form: list[tuple[str, str]] = list(params.items())
+    form += [("user_id", user or DEFAULT_USERS[provider]), ("decision", decision)]
+    form += [("granted", scope) for scope in granted or []]
+    async with httpx.AsyncClient() as browser:
+        answer = await browser.post(str(parsed.copy_with(query=None)), content=urlencode(form),
+                                    headers={"content-type": "application/x-www-form-urlencoded"})
+    assert answer.status_code in (302, 303), answer.text
+    return answer.headers["location"]
+
+
+def callback_path(location: str) -> str:
+    url = httpx.URL(location.split("#", 1)[0])
+    return url.raw_path.decode()
+
+
+async def sandbox(stack: Stack, method: str, path: str, **kwargs: Any) -> Any:
+    async with httpx.AsyncClient(base_url=stack.env["POSTIFYS_SANDBOX_URL"]) as http:
+        response = await http.request(method, path, **kwargs)
+        assert response.status_code < 400, response.text
+        return response.json() if response.content else None
+
+
+async def internal(stack: Stack, service: str, path: str, json: dict[str, Any]) -> httpx.Response:
+    async with httpx.AsyncClient(base_url=stack.service_url(service)) as http:
+        return await http.post(path, json=json, headers={"x-postifys-internal": stack.env["POSTIFYS_INTERNAL_SECRET"]})

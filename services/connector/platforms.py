@@ -285,17 +285,18 @@ class TikTok:
         refresh = Token(str(grant["refresh_token"]), _int(grant.get("refresh_expires_in"))) \
             if grant.get("refresh_token") else None
         granted = [s.strip() for s in str(grant.get("scope") or "").split(",") if s.strip()]
-        user = await self.user_info(access.value)
+        user = await self.user_info(access.value, profile="user.info.profile" in granted)
         account = Asset(kind="tiktok", external_id=str(user.get("open_id") or grant["open_id"]),
                         name=user.get("display_name"), username=user.get("username"),
                         avatar_url=user.get("avatar_url"), access=access, refresh=refresh)
         return Authorization(external_user_id=account.external_id, name=account.name, granted=granted,
                              declined=sorted(set(requested) - set(granted)), assets=[account])
 
-    async def user_info(self, token: str) -> dict[str, Any]:
-        body = await self._send("GET", "/v2/user/info/", params={
-            "fields": "open_id,union_id,avatar_url,display_name,username"},
-            headers={"Authorization": f"Bearer {token}"})
+    async def user_info(self, token: str, *, profile: bool = False) -> dict[str, Any]:
+        # `username` needs the user.info.profile scope, which a creator may decline.
+        fields = "open_id,union_id,avatar_url,display_name" + (",username" if profile else "")
+        body = await self._send("GET", "/v2/user/info/", params={"fields": fields},
+                                headers={"Authorization": f"Bearer {token}"})
         return dict((body.get("data") or {}).get("user") or {})
 
     async def refresh(self, refresh_token: str) -> tuple[Token, Token | None]:

@@ -17,6 +17,7 @@ from services.connector.settings import ConnectorSettings
 from services.connector.tables import Secret
 from services.connector.tokens import rewrap_batch
 from services.connector.vault import Vault, new_key_spec
+from shared.crash import crash_point
 from shared.db import make_engine, make_sessionmaker
 
 
@@ -32,6 +33,7 @@ async def rotate(settings: ConnectorSettings) -> int:
             total += done
             if done == 0:
                 break
+            crash_point("vault_rotate_after_batch")
         async with sessions() as session:
             left = await session.scalar(sa.select(sa.func.count()).select_from(Secret)
                                         .where(Secret.kek_id != vault.primary))

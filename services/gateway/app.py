@@ -10,10 +10,11 @@ from typing import Any
 import httpx
 import structlog
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
 from services.gateway.openapi import merged_openapi
+from services.gateway.pages import outcome_message, render_accounts
 from services.gateway.ratelimit import RateLimiter
 from services.gateway.routing import CROSS_SITE_ALLOWED, SERVICES, needs_session, service_for, service_url
 from services.gateway.security import client_address, is_cross_site
@@ -136,6 +137,18 @@ def create_app(given: GatewaySettings | None = None) -> FastAPI:
             if name.lower() not in HOP_BY_HOP and name.lower() not in ("content-encoding", "x-request-id"):
                 response.headers.append(name, value)
         return response
+
+    @app.get("/accounts", include_in_schema=False)
+    async def accounts_page(request: Request) -> Response:
+        session = await resolve_session(request)
+        if session is None:
+            return RedirectResponse("/", status_code=303)
+        upstream = await client().get(f"{settings.connector_url}/api/v1/accounts", headers={
+            USER_HEADER: session["user_id"], SESSION_HEADER: session["session_id"],
+            REQUEST_ID_HEADER: request.state.request_id})
+        accounts = upstream.json()["items"] if upstream.status_code == 200 else []
+        message = outcome_message(request.query_params.get("result"), request.query_params.get("provider"))
+        return HTMLResponse(render_accounts(accounts, message))
 
     @app.get("/api/v1/openapi.json", include_in_schema=False)
     async def openapi() -> JSONResponse:

@@ -37,3 +37,12 @@ if (document.getElementById("me")) {
     document.getElementById("signed-in").hidden = false;
   });
 }
+
+for (const button of document.querySelectorAll("button[data-disconnect]")) {
+  button.addEventListener("click", async () => {
+    const response = await fetch(`/api/v1/accounts/${button.dataset.disconnect}`,
+                                 {method: "DELETE", credentials: "same-origin"});
+    if (response.ok) location.reload();
+    else show((await response.json()).error.message);
+  });
+}

@@ -1,0 +1,49 @@
+"""The sandbox as one FastAPI app: every platform host under its own path prefix, plus /_sandbox and /healthz."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from sandbox import consent, control, facebook, instagram, tiktok
+from sandbox.errors import install_error_handlers
+from sandbox.state import AppCredentials, SandboxState
+from sandbox.web import PlatformMiddleware
+from shared.settings import PostifysSettings
+from shared.web import RequestContextMiddleware
+
+# TikTok upload chunks may reach 128 MB; the sandbox must accept what the platform accepts.
+MAX_BODY_BYTES = 256 * 1024 * 1024
+
+
+def credentials_from(settings: PostifysSettings) -> AppCredentials:
+    return AppCredentials(
+        meta_app_id=settings.meta_app_id,
+        meta_app_secret=settings.meta_app_secret.get_secret_value(),
+        instagram_app_id=settings.instagram_app_id,
+        instagram_app_secret=settings.instagram_app_secret.get_secret_value(),
+        tiktok_client_key=settings.tiktok_client_key,
+        tiktok_client_secret=settings.tiktok_client_secret.get_secret_value(),
+    )
+
+
+def create_app(settings: PostifysSettings) -> FastAPI:
+    state = SandboxState(credentials_from(settings), public_url=settings.sandbox_url)
+    app = FastAPI(title="Postifys platform sandbox", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.sandbox = state
+    install_error_handlers(app)
+    for router in (consent.router, facebook.oauth_router, facebook.graph_router, instagram.login_router,
+                   instagram.graph_router, tiktok.oauth_router, tiktok.api_router, control.router):
+        app.include_router(router)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    # deploy.system waits on /readyz for every process it starts; with nothing to connect to, ready means up.
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> dict[str, str]:
+        return {"status": "ready"}
+
+    app.add_middleware(PlatformMiddleware, state=state)
+    app.add_middleware(RequestContextMiddleware, max_body=MAX_BODY_BYTES)
+    return app

@@ -1,0 +1,29 @@
+"""Mail identity sends on other services' behalf, from their events."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.identity.mailer import Mail, Mailer
+from services.identity.tables import User
+from shared.bus import Handler
+from shared.events import AccountReauthRequired, Envelope
+
+PLATFORMS = {"facebook": "Facebook", "instagram": "Instagram", "tiktok": "TikTok"}
+
+
+def notification_handlers(mailer: Mailer, public_url: str) -> dict[str, Handler]:
+    async def reconnect_needed(envelope: Envelope, session: AsyncSession) -> None:
+        event = AccountReauthRequired.model_validate(envelope.data)
+        user = await session.get(User, event.user_id)
+        if user is None:
+            return
+        platform = PLATFORMS.get(event.platform, event.platform)
+        mailer.send_later(Mail(
+            to=user.email, subject=f"Reconnect your {platform} account on Postifys",
+            text=f"Hello {user.name},\n\n{platform} no longer accepts Postifys' authorization for "
+                 f"{event.name or 'one of your accounts'}, so nothing can be published there until you reconnect "
+                 "it. Scheduled posts for it are kept.",
+            link=f"{public_url}/accounts", link_label="Reconnect"))
+
+    return {AccountReauthRequired.type: reconnect_needed}
