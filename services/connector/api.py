@@ -104,7 +104,7 @@ def build_routers(service: ConnectorService) -> tuple[APIRouter, APIRouter]:
     async def list_accounts(caller: CallerDep) -> AccountList:
         items = []
         for account, connection in await service.list_accounts(caller.user_id):
-            reason = rules.unpublishable_reason(kind=account.kind, provider=account.platform, status=account.status,
+            reason = rules.unpublishable_reason(kind=account.kind, provider=connection.provider, status=account.status,
                                                 tasks=account.tasks, granted=connection.granted_scopes)
             items.append(AccountOut(
                 id=account.id, platform=account.platform, kind=account.kind, external_id=account.external_id,

@@ -27,6 +27,11 @@ DISCONNECTED = "disconnected"
 PLATFORM_NAMES = {"facebook": "Facebook", "instagram": "Instagram", "tiktok": "TikTok"}
 
 
+def login_provider(kind: str, platform: str, via_page_id: str | None) -> str:
+    """Which login (and so which API host and token) reaches this account."""
+    return "facebook" if kind == "facebook_page" or via_page_id else platform
+
+
 def unpublishable_reason(*, kind: str, provider: str, status: str, tasks: Iterable[str],
                          granted: Iterable[str]) -> str | None:
     """Why Postifys cannot publish to this account, in words for its owner; None when it can."""

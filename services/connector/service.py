@@ -151,7 +151,8 @@ class ConnectorService:
                               external_id=asset.external_id, connected_at=now)
             session.add(account)
         account.connection_id = connection.id
-        account.platform = connection.provider
+        # The platform the asset lives on; an Instagram account reached through a Page is still Instagram.
+        account.platform = "instagram" if asset.kind == "instagram" else connection.provider
         account.name, account.username, account.avatar_url = asset.name, asset.username, asset.avatar_url
         account.category, account.tasks, account.via_page_id = asset.category, asset.tasks, asset.via_page_id
         account.status, account.status_reason = rules.ACTIVE, None
@@ -345,7 +346,8 @@ class ConnectorService:
                 await self.providers["tiktok"].revoke((access or refresh)[0])  # type: ignore[index]
                 return True
             # Graph's revoke removes the app for the whole Facebook login: only once no Page of it is left.
-            if account.platform == "facebook" and last and user_token:
+            if rules.login_provider(account.kind, account.platform, account.via_page_id) == "facebook" \
+                    and last and user_token:
                 await self.providers["facebook"].revoke(user_token[0])
                 return True
         except PlatformError as exc:

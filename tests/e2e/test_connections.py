@@ -62,7 +62,8 @@ async def test_facebook_pages_and_their_instagram_accounts_are_connected(member:
     assert fans["publishable"] is False
     assert "CREATE_CONTENT" in fans["unpublishable_reason"]
     assert instagram["username"] == "acmebakery"
-    assert instagram["platform"] == "facebook"
+    assert instagram["platform"] == "instagram"
+    assert instagram["kind"] == "instagram"
     assert instagram["publishable"] is True
 
     page = await member.get("/accounts")
@@ -248,7 +249,7 @@ async def test_disconnecting_revokes_at_the_platform_and_destroys_the_tokens(mem
     assert await db.fetchval("SELECT count(*) FROM connector.secrets WHERE owner_id = $1::uuid", creator["id"]) == 0
 
     await connect(member, stack, "facebook")
-    pages = [a for a in await accounts(member) if a["platform"] == "facebook"]
+    pages = [a for a in await accounts(member) if a["status"] == "active"]  # the Pages and the Instagram account
     for index, page in enumerate(pages):
         assert (await member.delete(f"/api/v1/accounts/{page['id']}")).status_code == 204
         facebook_revocations = [r for r in items(await sandbox(stack, "GET", "/_sandbox/revocations"))
