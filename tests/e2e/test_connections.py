@@ -340,3 +340,26 @@ async def test_no_platform_token_reaches_the_database_dump_or_any_log(member: ht
     for token in tokens:
         assert token not in dump
         assert token not in logs
+
+
+async def test_a_long_lived_instagram_token_near_expiry_is_refreshed(member: httpx.AsyncClient, stack: Stack,
+                                                                     db: asyncpg.Connection) -> None:
+    await sandbox(stack, "PUT", "/_sandbox/settings", json={"instagram_refresh_min_age_seconds": 0})
+    await connect(member, stack, "instagram")
+    [studio] = await accounts(member)
+    user_id = member.headers["x-test-user-id"]
+    before = (await internal(stack, "connector", f"/internal/accounts/{studio['id']}/access-token",
+                             {"user_id": user_id})).json()["access_token"]
+    await db.execute("UPDATE connector.secrets SET issued_at = now() - interval '50 days', "
+                     "expires_at = now() + interval '2 days' WHERE owner_id = $1::uuid", studio["id"])
+    checked = await internal(stack, "connector", f"/internal/accounts/{studio['id']}/token-rejected",
+                             {"user_id": user_id})
+    assert checked.json()["status"] == "active"
+    after = (await internal(stack, "connector", f"/internal/accounts/{studio['id']}/access-token",
+                            {"user_id": user_id})).json()
+    assert after["access_token"] != before
+    assert after["access_token"] in [t["token"] for t in items(await sandbox(stack, "GET", "/_sandbox/tokens"))
+                                     if t["kind"] == "instagram_long"]
+    refreshed = [r for r in items(await sandbox(stack, "GET", "/_sandbox/requests", params={"platform": "instagram"}))
+                 if "refresh_access_token" in r["path"]]
+    assert len(refreshed) == 1
