@@ -4,7 +4,6 @@ we log."""
 
 from __future__ import annotations
 
-import json
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,25 +11,8 @@ from urllib.parse import urlencode
 
 import httpx
 
+from shared import platform_http
 from shared.settings import PostifysSettings
-
-GRAPH_TOKEN_INVALID = {190, 102}
-GRAPH_TRANSIENT = {1, 2, 4, 17, 32, 341, 613}
-
-
-class PlatformError(Exception):
-    """What a platform answered, kept for the person and for the retry decision."""
-
-    def __init__(self, platform: str, message: str, *, code: str | int | None = None, subcode: int | None = None,
-                 status: int | None = None, transient: bool = False, token_invalid: bool = False) -> None:
-        super().__init__(message)
-        self.platform = platform
-        self.message = message
-        self.code = code
-        self.subcode = subcode
-        self.status = status
-        self.transient = transient
-        self.token_invalid = token_invalid
 
 
 @dataclass(frozen=True)
@@ -63,14 +45,6 @@ class Authorization:
     user_token: Token | None = None
 
 
-def _json(response: httpx.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except json.JSONDecodeError:
-        body = {}
-    return body if isinstance(body, dict) else {"data": body}
-
-
 class MetaGraph:
     """Facebook Login, Pages and Instagram accounts linked to Pages."""
 
@@ -92,25 +66,9 @@ class MetaGraph:
     async def call(self, method: str, path: str, *, token: str | None = None, params: dict[str, Any] | None = None,
                    data: dict[str, Any] | None = None) -> dict[str, Any]:
         headers = {"Authorization": f"OAuth {token}"} if token else {}
-        try:
-            response = await self.http.request(method, f"{self.graph}/{path}", params=params, data=data,
-                                               headers=headers)
-        except httpx.TimeoutException:
-            raise PlatformError(self.platform, "Facebook did not answer in time.", transient=True) from None
-        except httpx.HTTPError as exc:
-            raise PlatformError(self.platform, f"Facebook could not be reached ({type(exc).__name__}).",
-                                transient=True) from None
-        body = _json(response)
-        error = body.get("error")
-        if response.status_code >= 400 or isinstance(error, dict):
-            error = error if isinstance(error, dict) else {}
-            code = error.get("code")
-            raise PlatformError(
-                self.platform, str(error.get("message") or f"Facebook answered HTTP {response.status_code}."),
-                code=code, subcode=error.get("error_subcode"), status=response.status_code,
-                transient=bool(error.get("is_transient")) or code in GRAPH_TRANSIENT or response.status_code >= 500,
-                token_invalid=code in GRAPH_TOKEN_INVALID)
-        return body
+        answer = await platform_http.graph(self.http, self.platform, method, f"{self.graph}/{path}", params=params,
+                                           data=data, headers=headers)
+        return answer.body
 
     async def authorize(self, *, code: str, redirect_uri: str, requested: list[str]) -> Authorization:
         short = await self.call("POST", "oauth/access_token", data={
@@ -178,25 +136,7 @@ class InstagramLogin:
         return f"{self.www}/oauth/authorize?{query}"
 
     async def _send(self, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
-        try:
-            response = await self.http.request(method, url, **kwargs)
-        except httpx.TimeoutException:
-            raise PlatformError(self.platform, "Instagram did not answer in time.", transient=True) from None
-        except httpx.HTTPError as exc:
-            raise PlatformError(self.platform, f"Instagram could not be reached ({type(exc).__name__}).",
-                                transient=True) from None
-        body = _json(response)
-        if response.status_code >= 400 or "error" in body or "error_message" in body:
-            nested = body.get("error")
-            error: dict[str, Any] = nested if isinstance(nested, dict) else body
-            code = error.get("code")
-            raise PlatformError(
-                self.platform, str(error.get("message") or error.get("error_message")
-                                   or f"Instagram answered HTTP {response.status_code}."),
-                code=code, subcode=error.get("error_subcode"), status=response.status_code,
-                transient=response.status_code >= 500 or code in GRAPH_TRANSIENT,
-                token_invalid=code in GRAPH_TOKEN_INVALID)
-        return body
+        return (await platform_http.graph(self.http, self.platform, method, url, **kwargs)).body
 
     async def authorize(self, *, code: str, redirect_uri: str, requested: list[str]) -> Authorization:
         exchanged = await self._send("POST", f"{self.api}/oauth/access_token", data={
@@ -252,28 +192,7 @@ class TikTok:
         return f"{self.www}/v2/auth/authorize/?{query}"
 
     async def _send(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        try:
-            response = await self.http.request(method, f"{self.api}{path}", **kwargs)
-        except httpx.TimeoutException:
-            raise PlatformError(self.platform, "TikTok did not answer in time.", transient=True) from None
-        except httpx.HTTPError as exc:
-            raise PlatformError(self.platform, f"TikTok could not be reached ({type(exc).__name__}).",
-                                transient=True) from None
-        body = _json(response)
-        error = body.get("error")
-        if isinstance(error, str):  # OAuth endpoints answer flat
-            raise PlatformError(self.platform, str(body.get("error_description") or error), code=error,
-                                status=response.status_code, transient=response.status_code >= 500,
-                                token_invalid=error == "invalid_grant")
-        error = error if isinstance(error, dict) else {}
-        code = error.get("code", "ok" if response.status_code < 400 else "http_error")
-        if code != "ok" or response.status_code >= 400:
-            raise PlatformError(
-                self.platform, str(error.get("message") or f"TikTok answered HTTP {response.status_code}."),
-                code=code, status=response.status_code,
-                transient=response.status_code >= 500 or code in ("rate_limit_exceeded", "internal_error"),
-                token_invalid=code == "access_token_invalid")
-        return body
+        return (await platform_http.tiktok(self.http, method, f"{self.api}{path}", **kwargs)).body
 
     async def _token(self, form: dict[str, str]) -> dict[str, Any]:
         return await self._send("POST", "/v2/oauth/token/", data={

@@ -20,7 +20,6 @@ from services.connector.platforms import (
     Authorization,
     InstagramLogin,
     MetaGraph,
-    PlatformError,
     TikTok,
     new_state,
 )
@@ -30,6 +29,7 @@ from services.connector.tokens import ACCESS, REFRESH, USER_ACCESS, TokenStore
 from shared.errors import BadRequest, Conflict, NotFound, PostifysError
 from shared.events import AccountConnected, AccountDisconnected, AccountReauthRequired
 from shared.internal import Caller
+from shared.platform_http import PlatformError
 from shared.runtime import ServiceRuntime
 
 log = structlog.get_logger()

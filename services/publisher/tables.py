@@ -1,9 +1,17 @@
 from __future__ import annotations
 
-from sqlalchemy.orm import DeclarativeBase
+import uuid
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import schema_metadata
 from shared.outbox import messaging_tables
+
+Timestamp = sa.TIMESTAMP(timezone=True)
 
 
 class Base(DeclarativeBase):
@@ -11,3 +19,105 @@ class Base(DeclarativeBase):
 
 
 outbox, inbox = messaging_tables(Base.metadata)
+
+
+class Post(Base):
+    __tablename__ = "posts"
+    __table_args__ = (sa.Index(None, "user_id", "created_at", "id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    caption: Mapped[str] = mapped_column(sa.Text)
+    media: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    scheduled_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    timezone: Mapped[str | None] = mapped_column(sa.Text)
+    draft: Mapped[bool] = mapped_column(sa.Boolean)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class Target(Base):
+    """One post on one account: its own unit of work, state machine and platform ids."""
+
+    __tablename__ = "targets"
+    __table_args__ = (
+        sa.Index("ix_targets_due", "next_attempt_at", postgresql_where=sa.text(
+            "status IN ('scheduled', 'queued', 'publishing', 'processing', 'unknown')")),
+        sa.Index(None, "account_id", "status"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    post_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("posts.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    account_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    platform: Mapped[str] = mapped_column(sa.Text)
+    kind: Mapped[str] = mapped_column(sa.Text)
+    external_id: Mapped[str] = mapped_column(sa.Text)
+    via_page_id: Mapped[str | None] = mapped_column(sa.Text)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    status: Mapped[str] = mapped_column(sa.Text)
+    due_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(sa.Text)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    # Where the pipeline stands and every platform id obtained so far, committed before the next call.
+    checkpoint: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    remote_id: Mapped[str | None] = mapped_column(sa.Text)
+    permalink: Mapped[str | None] = mapped_column(sa.Text)
+    error_class: Mapped[str | None] = mapped_column(sa.Text)
+    error_message: Mapped[str | None] = mapped_column(sa.Text)
+    needs_review: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp)
+    finished_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class TargetEvent(Base):
+    """The target's timeline: every step, request and platform answer."""
+
+    __tablename__ = "target_events"
+
+    id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
+    target_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("targets.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(Timestamp)
+    step: Mapped[str] = mapped_column(sa.Text)
+    status: Mapped[str] = mapped_column(sa.Text)
+    request: Mapped[str | None] = mapped_column(sa.Text)
+    response_code: Mapped[str | None] = mapped_column(sa.Text)
+    platform_ids: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    error_class: Mapped[str | None] = mapped_column(sa.Text)
+    message: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class IdempotencyKey(Base):
+    __tablename__ = "idempotency_keys"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    key: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    request_hash: Mapped[str] = mapped_column(sa.Text)
+    post_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    created_at: Mapped[datetime] = mapped_column(Timestamp, index=True)
+
+
+class AccountHold(Base):
+    """Why an account's targets wait: a reconnect needed, or a platform limit until a time."""
+
+    __tablename__ = "account_holds"
+
+    account_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    reason: Mapped[str] = mapped_column(sa.Text)
+    until: Mapped[datetime | None] = mapped_column(Timestamp)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class PlatformCall(Base):
+    """Calls made per account and endpoint, to stay under per-token limits (TikTok init 6/min…)."""
+
+    __tablename__ = "platform_calls"
+    __table_args__ = (sa.Index(None, "account_id", "endpoint", "at"),)
+
+    id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
+    account_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    endpoint: Mapped[str] = mapped_column(sa.Text)
+    at: Mapped[datetime] = mapped_column(Timestamp)
