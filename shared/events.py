@@ -79,9 +79,56 @@ class AccountDisconnected(AccountEventData):
     type = "account.disconnected"
 
 
+class PostScheduled(EventData):
+    """Sent when a post with targets is accepted for later or immediate publishing."""
+
+    type = "post.scheduled"
+    post_id: uuid.UUID
+    user_id: uuid.UUID
+    due_at: datetime
+    target_ids: list[uuid.UUID]
+
+
+class TargetEventData(EventData):
+    post_id: uuid.UUID
+    target_id: uuid.UUID
+    user_id: uuid.UUID
+    account_id: uuid.UUID
+    platform: str
+
+
+class PostTargetPublished(TargetEventData):
+    """Sent when one target of a post is live on its platform (or in the creator's inbox)."""
+
+    type = "post.target.published"
+    remote_id: str
+    permalink: str | None = None
+
+
+class PostTargetFailed(TargetEventData):
+    """Sent when one target of a post failed for good."""
+
+    type = "post.target.failed"
+    error_class: str
+    message: str
+    needs_review: bool = False
+
+
+class PostCompleted(EventData):
+    """Sent when every target of a post is final (published, failed or cancelled)."""
+
+    type = "post.completed"
+    post_id: uuid.UUID
+    user_id: uuid.UUID
+    published: int
+    failed: int
+    cancelled: int
+
+
 EVENT_TYPES: dict[str, type[EventData]] = {
     model.type: model for model in (UserRegistered, UserEmailVerified, UserPasswordChanged, AccountConnected,
-                                    AccountReauthRequired, AccountDisconnected)
+                                    AccountReauthRequired, AccountDisconnected, PostScheduled, PostTargetPublished,
+                                    PostTargetFailed, PostCompleted)
 }
 
 

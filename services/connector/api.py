@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from services.connector import rules
 from services.connector.service import ConnectorService
+from services.connector.tables import Account, Connection
 from shared.errors import ERROR_RESPONSES, NotFound
 from shared.internal import Caller
 from shared.runtime import require_caller, require_verified_caller
@@ -75,6 +76,24 @@ class AccountStatusOut(BaseModel):
     status: str
 
 
+class AccountDetail(AccountOut):
+    via_page_id: str | None
+    provider: str
+
+
+def describe(account: Account, connection: Connection) -> AccountDetail:
+    reason = rules.unpublishable_reason(kind=account.kind, provider=connection.provider, status=account.status,
+                                        tasks=account.tasks, granted=connection.granted_scopes)
+    return AccountDetail(
+        id=account.id, platform=account.platform, kind=account.kind, external_id=account.external_id,
+        name=account.name, username=account.username, avatar_url=account.avatar_url, category=account.category,
+        tasks=account.tasks,
+        permissions=Permissions(granted=connection.granted_scopes, declined=connection.declined_scopes),
+        status=account.status, publishable=reason is None, unpublishable_reason=reason,
+        connected_at=account.connected_at, updated_at=account.updated_at, via_page_id=account.via_page_id,
+        provider=connection.provider)
+
+
 def provider_of(provider: str) -> str:
     if provider not in rules.PROVIDERS:
         raise NotFound(f"Unknown provider. Use one of: {', '.join(rules.PROVIDERS)}.", code="unknown_provider")
@@ -102,18 +121,7 @@ def build_routers(service: ConnectorService) -> tuple[APIRouter, APIRouter]:
 
     @api.get("/accounts", response_model=AccountList, tags=["accounts"])
     async def list_accounts(caller: CallerDep) -> AccountList:
-        items = []
-        for account, connection in await service.list_accounts(caller.user_id):
-            reason = rules.unpublishable_reason(kind=account.kind, provider=connection.provider, status=account.status,
-                                                tasks=account.tasks, granted=connection.granted_scopes)
-            items.append(AccountOut(
-                id=account.id, platform=account.platform, kind=account.kind, external_id=account.external_id,
-                name=account.name, username=account.username, avatar_url=account.avatar_url,
-                category=account.category, tasks=account.tasks,
-                permissions=Permissions(granted=connection.granted_scopes, declined=connection.declined_scopes),
-                status=account.status, publishable=reason is None, unpublishable_reason=reason,
-                connected_at=account.connected_at, updated_at=account.updated_at))
-        return AccountList(items=items)
+        return AccountList(items=[describe(a, c) for a, c in await service.list_accounts(caller.user_id)])
 
     @api.delete("/accounts/{account_id}", status_code=204, tags=["accounts"])
     async def disconnect(account_id: uuid.UUID, caller: CallerDep) -> Response:
@@ -130,6 +138,11 @@ def build_routers(service: ConnectorService) -> tuple[APIRouter, APIRouter]:
         account = issued.account
         return TokenOut(access_token=issued.access_token, expires_at=issued.expires_at, platform=account.platform,
                         kind=account.kind, external_id=account.external_id, via_page_id=account.via_page_id)
+
+    @internal.post("/accounts/{account_id}/describe", response_model=AccountDetail)
+    async def describe_account(account_id: uuid.UUID, body: CallerIn) -> AccountDetail:
+        async with service.runtime.sessionmaker() as session:
+            return describe(*await service.own_account(session, body.user_id, account_id))
 
     @internal.post("/accounts/{account_id}/token-rejected", response_model=AccountStatusOut)
     async def token_rejected(account_id: uuid.UUID, body: CallerIn) -> AccountStatusOut:

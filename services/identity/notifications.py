@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.identity.mailer import Mail, Mailer
 from services.identity.tables import User
 from shared.bus import Handler
-from shared.events import AccountReauthRequired, Envelope
+from shared.events import AccountReauthRequired, Envelope, PostTargetFailed
 
 PLATFORMS = {"facebook": "Facebook", "instagram": "Instagram", "tiktok": "TikTok"}
 
@@ -26,4 +26,18 @@ def notification_handlers(mailer: Mailer, public_url: str) -> dict[str, Handler]
                  "it. Scheduled posts for it are kept.",
             link=f"{public_url}/accounts", link_label="Reconnect"))
 
-    return {AccountReauthRequired.type: reconnect_needed}
+    async def target_failed(envelope: Envelope, session: AsyncSession) -> None:
+        event = PostTargetFailed.model_validate(envelope.data)
+        if event.error_class == "reconnect_required":
+            return  # the reconnect mail says it
+        user = await session.get(User, event.user_id)
+        if user is None:
+            return
+        platform = PLATFORMS.get(event.platform, event.platform)
+        mailer.send_later(Mail(
+            to=user.email, subject=f"A post could not be published to {platform}",
+            text=f"Hello {user.name},\n\nPostifys could not publish one of your posts to {platform}.\n\n"
+                 f"{platform} said: {event.message}",
+            link=f"{public_url}/posts/{event.post_id}", link_label="See what happened"))
+
+    return {AccountReauthRequired.type: reconnect_needed, PostTargetFailed.type: target_failed}

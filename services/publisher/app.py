@@ -1,12 +1,41 @@
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+
+import httpx
 from fastapi import FastAPI
 
 from services.publisher import tables
+from services.publisher.api import build_router
+from services.publisher.connector_client import ConnectorClient
+from services.publisher.handlers import event_handlers
+from services.publisher.service import PostService
 from services.publisher.settings import PublisherSettings
+from services.publisher.worker import Worker
 from shared.runtime import ServiceRuntime, create_service_app
 
 
 def create_app(settings: PublisherSettings | None = None) -> FastAPI:
-    runtime = ServiceRuntime(settings or PublisherSettings(), tables.Base.metadata)
-    return create_service_app(runtime)
+    settings = settings or PublisherSettings()
+    http = httpx.AsyncClient(timeout=httpx.Timeout(settings.platform_timeout_seconds, connect=5),
+                             limits=httpx.Limits(max_connections=200, max_keepalive_connections=50))
+    runtime = ServiceRuntime(settings, tables.Base.metadata)
+    connector = ConnectorClient(http, settings.connector_url, settings.internal_secret.get_secret_value())
+    worker = Worker(runtime, settings, connector, http)
+    # Handlers and the API wake the worker, so nothing waits for its next poll.
+    runtime.bus.handlers = event_handlers(runtime, worker.wake.set)
+    service = PostService(runtime, connector, worker.wake.set)
+    app = create_service_app(runtime, routers=[build_router(service)])
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app_: FastAPI) -> AsyncIterator[None]:
+        async with runtime.lifespan(app_):
+            runtime.spawn(worker.run_forever())
+            try:
+                yield
+            finally:
+                await http.aclose()
+
+    app.router.lifespan_context = lifespan
+    return app

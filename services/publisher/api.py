@@ -1,0 +1,207 @@
+"""HTTP entry points of the publisher, behind the gateway."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, Query, Response
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from services.publisher import rules
+from services.publisher.service import Draft, PostService
+from services.publisher.tables import Post, Target, TargetEvent
+from shared.errors import ERROR_RESPONSES, BadRequest
+from shared.internal import Caller
+from shared.runtime import require_caller, require_verified_caller
+
+CallerDep = Annotated[Caller, Depends(require_caller)]
+VerifiedDep = Annotated[Caller, Depends(require_verified_caller)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def storable_text(cls, value: object) -> object:
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("contains a NUL character")
+        return value
+
+
+class MediaIn(Strict):
+    url: str = Field(min_length=8, max_length=2048, pattern=r"^https?://[^\s]+$")
+    type: Literal["image", "video"]
+    alt_text: str | None = Field(default=None, max_length=1000)
+    duration_sec: float | None = Field(default=None, ge=0, le=36000)
+
+
+class TargetIn(Strict):
+    account_id: uuid.UUID
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+
+class PostIn(Strict):
+    caption: str = Field(default="", max_length=10000)
+    media: list[MediaIn] = Field(default_factory=list, max_length=35)
+    targets: list[TargetIn] = Field(min_length=1, max_length=25)
+    scheduled_at: datetime | None = None
+    timezone: str | None = Field(default=None, max_length=64)
+    draft: bool = False
+
+
+class PostPatch(Strict):
+    caption: str | None = Field(default=None, max_length=10000)
+    media: list[MediaIn] | None = Field(default=None, max_length=35)
+    scheduled_at: datetime | None = None
+    timezone: str | None = Field(default=None, max_length=64)
+    draft: bool | None = None
+
+
+class TimelineEntry(BaseModel):
+    at: datetime
+    step: str
+    status: str
+    request: str | None
+    response_code: str | None
+    platform_ids: dict[str, Any] | None
+    error_class: str | None
+    message: str | None
+
+
+class TargetOut(BaseModel):
+    id: uuid.UUID
+    account_id: uuid.UUID
+    platform: str
+    kind: str
+    status: str
+    settings: dict[str, Any]
+    due_at: datetime | None
+    attempts: int
+    remote_id: str | None
+    permalink: str | None
+    error_class: str | None
+    error_message: str | None
+    needs_review: bool
+    finished_at: datetime | None
+    timeline: list[TimelineEntry] | None = None
+
+
+class PostOut(BaseModel):
+    id: uuid.UUID
+    caption: str
+    media: list[dict[str, Any]]
+    scheduled_at: datetime | None
+    timezone: str | None
+    draft: bool
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    targets: list[TargetOut]
+
+
+class PostList(BaseModel):
+    items: list[PostOut]
+    next_cursor: str | None
+
+
+def post_status(post: Post, targets: list[Target]) -> str:
+    statuses = {t.status for t in targets}
+    if post.draft:
+        return "draft"
+    if statuses <= rules.FINAL:
+        return "completed"
+    return "scheduled" if statuses <= {rules.SCHEDULED} else "in_progress"
+
+
+def render(post: Post, targets: list[Target], events: list[TargetEvent] | None = None) -> dict[str, Any]:
+    by_target: dict[uuid.UUID, list[TimelineEntry]] = {}
+    for e in events or []:
+        by_target.setdefault(e.target_id, []).append(TimelineEntry(
+            at=e.at, step=e.step, status=e.status, request=e.request, response_code=e.response_code,
+            platform_ids=e.platform_ids, error_class=e.error_class, message=e.message))
+    return PostOut(
+        id=post.id, caption=post.caption, media=post.media, scheduled_at=post.scheduled_at, timezone=post.timezone,
+        draft=post.draft, status=post_status(post, targets), created_at=post.created_at, updated_at=post.updated_at,
+        targets=[TargetOut(
+            id=t.id, account_id=t.account_id, platform=t.platform, kind=t.kind, status=t.status, settings=t.settings,
+            due_at=t.due_at, attempts=t.attempts, remote_id=t.remote_id, permalink=t.permalink,
+            error_class=t.error_class, error_message=t.error_message, needs_review=t.needs_review,
+            finished_at=t.finished_at, timeline=by_target.get(t.id, []) if events is not None else None)
+            for t in targets]).model_dump(mode="json")
+
+
+def encode_cursor(post: Post) -> str:
+    return base64.urlsafe_b64encode(f"{post.created_at.isoformat()}|{post.id}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        created, post_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+        return datetime.fromisoformat(created), uuid.UUID(post_id)
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("The cursor is not one this API gave out.", code="invalid_cursor") from None
+
+
+def draft_of(body: PostIn) -> Draft:
+    return Draft(caption=body.caption, media=[rules.Media(**m.model_dump()) for m in body.media],
+                 targets=[(t.account_id, t.settings) for t in body.targets], scheduled_at=body.scheduled_at,
+                 timezone=body.timezone, draft=body.draft)
+
+
+def build_router(service: PostService) -> APIRouter:
+    api = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES, tags=["posts"])
+
+    @api.post("/posts", status_code=201, response_model=PostOut)
+    async def create(body: PostIn, caller: VerifiedDep, response: Response,
+                     idempotency_key: Annotated[str | None, Header(max_length=255)] = None) -> dict[str, Any]:
+        post, created = await service.create(caller.user_id, draft_of(body), idempotency_key=idempotency_key,
+                                             body=body.model_dump(mode="json"), render=render)
+        if not created:
+            response.headers["Idempotent-Replayed"] = "true"
+        return post
+
+    @api.get("/posts", response_model=PostList)
+    async def list_posts(caller: CallerDep, status: Annotated[str | None, Query(max_length=20)] = None,
+                         account_id: uuid.UUID | None = None, created_from: datetime | None = None,
+                         created_to: datetime | None = None,
+                         cursor: Annotated[str | None, Query(max_length=200)] = None,
+                         limit: Annotated[int, Query(ge=1, le=100)] = 20) -> PostList:
+        if status is not None and status not in rules.STATUSES:
+            raise BadRequest(f"status is one of {', '.join(rules.STATUSES)}.", code="invalid_status")
+        rows = await service.list_posts(caller.user_id, status=status, account_id=account_id,
+                                        created_from=_utc(created_from), created_to=_utc(created_to),
+                                        before=decode_cursor(cursor) if cursor else None, limit=limit)
+        items = [PostOut.model_validate(render(p, t)) for p, t in rows]
+        return PostList(items=items, next_cursor=encode_cursor(rows[-1][0]) if len(rows) == limit else None)
+
+    @api.get("/posts/{post_id}", response_model=PostOut)
+    async def get(post_id: uuid.UUID, caller: CallerDep) -> dict[str, Any]:
+        return render(*await service.get(caller.user_id, post_id))
+
+    @api.patch("/posts/{post_id}", response_model=PostOut)
+    async def update(post_id: uuid.UUID, body: PostPatch, caller: VerifiedDep) -> dict[str, Any]:
+        changes = body.model_dump(exclude_unset=True)
+        if "media" in changes:
+            changes["media"] = [rules.Media(**m) for m in changes["media"] or []]
+        await service.update(caller.user_id, post_id, changes)
+        return render(*await service.get(caller.user_id, post_id))
+
+    @api.post("/posts/{post_id}/cancel", response_model=PostOut)
+    async def cancel(post_id: uuid.UUID, caller: CallerDep) -> dict[str, Any]:
+        await service.cancel(caller.user_id, post_id)
+        return render(*await service.get(caller.user_id, post_id))
+
+    @api.post("/posts/{post_id}/targets/{target_id}/retry", response_model=PostOut)
+    async def retry(post_id: uuid.UUID, target_id: uuid.UUID, caller: VerifiedDep) -> dict[str, Any]:
+        await service.retry(caller.user_id, post_id, target_id)
+        return render(*await service.get(caller.user_id, post_id))
+
+    return api
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value

@@ -1,0 +1,69 @@
+"""The publisher's synchronous questions to the connector: what an account is, and a usable token for it."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+
+from shared.errors import PostifysError
+from shared.internal import INTERNAL_SECRET_HEADER, REQUEST_ID_HEADER, USER_HEADER
+
+
+class ConnectorUnavailable(PostifysError):
+    status_code = 503
+    code = "connector_unavailable"
+    message = "Connected accounts cannot be reached right now. Try again shortly."
+
+
+class AccountUnusable(Exception):
+    """The connector refused: the account needs reconnecting, is disconnected, or is not the user's."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class ConnectorClient:
+    def __init__(self, http: httpx.AsyncClient, base_url: str, secret: str) -> None:
+        self.http = http
+        self.base_url = base_url
+        self.headers = {INTERNAL_SECRET_HEADER: secret}
+
+    async def _post(self, path: str, user_id: uuid.UUID, request_id: str | None = None) -> dict[str, Any]:
+        headers = {**self.headers, **({REQUEST_ID_HEADER: request_id} if request_id else {})}
+        try:
+            response = await self.http.post(f"{self.base_url}{path}", json={"user_id": str(user_id)},
+                                            headers=headers)
+        except httpx.HTTPError:
+            raise ConnectorUnavailable() from None
+        if response.status_code >= 500:
+            raise ConnectorUnavailable()
+        body = response.json()
+        if response.status_code >= 400:
+            error = body.get("error") or {}
+            raise AccountUnusable(str(error.get("code")), str(error.get("message")))
+        return body  # type: ignore[no-any-return]
+
+    async def describe(self, user_id: uuid.UUID, account_id: uuid.UUID) -> dict[str, Any]:
+        return await self._post(f"/internal/accounts/{account_id}/describe", user_id)
+
+    async def access_token(self, user_id: uuid.UUID, account_id: uuid.UUID) -> str:
+        return str((await self._post(f"/internal/accounts/{account_id}/access-token", user_id))["access_token"])
+
+    async def token_rejected(self, user_id: uuid.UUID, account_id: uuid.UUID) -> None:
+        await self._post(f"/internal/accounts/{account_id}/token-rejected", user_id)
+
+    async def publishing_options(self, user_id: uuid.UUID, account_id: uuid.UUID) -> dict[str, Any]:
+        try:
+            response = await self.http.get(f"{self.base_url}/api/v1/accounts/{account_id}/publishing-options",
+                                           headers={**self.headers, USER_HEADER: str(user_id)})
+        except httpx.HTTPError:
+            raise ConnectorUnavailable() from None
+        body = response.json()
+        if response.status_code >= 400:
+            error = body.get("error") or {}
+            raise AccountUnusable(str(error.get("code")), str(error.get("message")))
+        return body  # type: ignore[no-any-return]

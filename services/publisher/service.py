@@ -1,0 +1,267 @@
+"""Posts: compose, validate against each platform's rules, schedule, change, cancel, retry, read."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.publisher import rules
+from services.publisher.connector_client import AccountUnusable, ConnectorClient
+from services.publisher.tables import IdempotencyKey, Post, Target, TargetEvent
+from services.publisher.worker import complete_post_if_done
+from shared.errors import Conflict, NotFound, Unprocessable
+from shared.events import PostScheduled
+from shared.runtime import ServiceRuntime
+
+NOT_STARTED = frozenset({rules.DRAFT, rules.SCHEDULED})
+
+
+@dataclass(frozen=True)
+class Draft:
+    caption: str
+    media: list[rules.Media]
+    targets: list[tuple[uuid.UUID, dict[str, Any]]]
+    scheduled_at: datetime | None
+    timezone: str | None
+    draft: bool
+
+
+@dataclass(frozen=True)
+class CheckedTarget:
+    account_id: uuid.UUID
+    settings: dict[str, Any]
+    account: dict[str, Any]
+
+
+def request_hash(body: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+class PostService:
+    def __init__(self, runtime: ServiceRuntime, connector: ConnectorClient, wake: Callable[[], None],
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.runtime = runtime
+        self.connector = connector
+        self.wake = wake
+        self.now = now
+
+    async def check(self, user_id: uuid.UUID, draft: Draft) -> tuple[datetime, list[CheckedTarget]]:
+        """Everything a post must satisfy, each failure named per target; raises one 422 with all of them."""
+        problems = rules.Problems()
+        try:
+            due = rules.due_time(draft.scheduled_at, draft.timezone, self.now())
+        except ValueError as exc:
+            problems.add("scheduled_at_invalid", str(exc))
+            due = self.now()
+        if draft.timezone and not rules.valid_zone(draft.timezone):
+            problems.add("timezone_unknown", f"{draft.timezone} is not an IANA time zone name.")
+        seen: set[uuid.UUID] = set()
+        checked = []
+        for index, (account_id, settings) in enumerate(draft.targets):
+            tag = str(account_id)
+            if account_id in seen:
+                problems.add("duplicate_target", "The same account is chosen twice.", target=index, account_id=tag)
+                continue
+            seen.add(account_id)
+            try:
+                account = await self.connector.describe(user_id, account_id)
+            except AccountUnusable:
+                problems.add("account_not_found", "No such connected account.", target=index, account_id=tag)
+                continue
+            if not account["publishable"]:
+                problems.add("account_unpublishable", account["unpublishable_reason"] or "Not publishable.",
+                             target=index, account_id=tag)
+                continue
+            if account["platform"] == "tiktok":
+                try:
+                    options = await self.connector.publishing_options(user_id, account_id)
+                except AccountUnusable as exc:
+                    problems.add("account_unpublishable", exc.message, target=index, account_id=tag)
+                    continue
+                rules.check_tiktok(problems, index, tag, draft.caption, draft.media, settings, options.get("tiktok"))
+            elif account["kind"] == "instagram":
+                rules.check_instagram(problems, index, tag, draft.caption, draft.media, settings)
+            else:
+                rules.check_facebook(problems, index, tag, draft.caption, draft.media, settings)
+            checked.append(CheckedTarget(account_id, settings, account))
+        if problems:
+            raise Unprocessable("Some targets cannot take this post.", code="post_invalid", details=problems.items)
+        return due, checked
+
+    async def create(self, user_id: uuid.UUID, draft: Draft, *, idempotency_key: str | None,
+                     body: dict[str, Any], render: Callable[[Post, list[Target]], dict[str, Any]]
+                     ) -> tuple[dict[str, Any], bool]:
+        """The post as answered, and whether it was created now (False: the key's first answer)."""
+        fingerprint = request_hash(body)
+        if idempotency_key:
+            earlier = await self._replay(user_id, idempotency_key, fingerprint, render)
+            if earlier is not None:
+                return earlier, False
+        due, checked = await self.check(user_id, draft)
+        now = self.now()
+        async with self.runtime.transaction() as session:
+            post = Post(id=uuid.uuid4(), user_id=user_id, caption=draft.caption,
+                        media=[m.__dict__ for m in draft.media], scheduled_at=due if draft.scheduled_at else None,
+                        timezone=draft.timezone, draft=draft.draft, created_at=now, updated_at=now)
+            session.add(post)
+            if idempotency_key:
+                claimed = await session.execute(
+                    insert(IdempotencyKey).values(user_id=user_id, key=idempotency_key, request_hash=fingerprint,
+                                                  post_id=post.id, created_at=now)
+                    .on_conflict_do_nothing().returning(IdempotencyKey.key))
+                if claimed.first() is None:  # a concurrent request with the same key won
+                    await session.rollback()
+                    earlier = await self._replay(user_id, idempotency_key, fingerprint, render)
+                    assert earlier is not None
+                    return earlier, False
+            targets = [self._target(post, c, due, now) for c in checked]
+            session.add_all(targets)
+            await session.flush()
+            for target in targets:
+                session.add(TargetEvent(target_id=target.id, at=now, step="created", status=target.status))
+            if not draft.draft:
+                await self.runtime.outbox.add(session, PostScheduled(
+                    post_id=post.id, user_id=user_id, due_at=due, target_ids=[t.id for t in targets]))
+        self.wake()
+        return render(post, targets), True
+
+    async def _replay(self, user_id: uuid.UUID, key: str, fingerprint: str,
+                      render: Callable[[Post, list[Target]], dict[str, Any]]) -> dict[str, Any] | None:
+        async with self.runtime.sessionmaker() as session:
+            record = await session.get(IdempotencyKey, (user_id, key))
+            if record is None:
+                return None
+            if record.request_hash != fingerprint:
+                raise Conflict("This Idempotency-Key was used with a different request.", code="idempotency_key_reused")
+            post, targets = await self._load(session, user_id, record.post_id)
+            return render(post, targets)
+
+    def _target(self, post: Post, checked: CheckedTarget, due: datetime, now: datetime) -> Target:
+        account = checked.account
+        return Target(id=uuid.uuid4(), post_id=post.id, user_id=post.user_id, account_id=checked.account_id,
+                      platform=account["platform"], kind=account["kind"], external_id=account["external_id"],
+                      via_page_id=account.get("via_page_id"), settings=checked.settings,
+                      status=rules.DRAFT if post.draft else rules.SCHEDULED, due_at=due,
+                      next_attempt_at=None if post.draft else due, attempts=0, checkpoint={}, created_at=now,
+                      updated_at=now)
+
+    async def _load(self, session: AsyncSession, user_id: uuid.UUID, post_id: uuid.UUID,
+                    lock: bool = False) -> tuple[Post, list[Target]]:
+        query = sa.select(Post).where(Post.id == post_id, Post.user_id == user_id)
+        post = await session.scalar(query.with_for_update() if lock else query)
+        if post is None:
+            raise NotFound("No such post.", code="post_not_found")
+        targets = list((await session.scalars(
+            sa.select(Target).where(Target.post_id == post_id).order_by(Target.created_at, Target.id)
+            .with_for_update() if lock else
+            sa.select(Target).where(Target.post_id == post_id).order_by(Target.created_at, Target.id))).all())
+        return post, targets
+
+    async def get(self, user_id: uuid.UUID, post_id: uuid.UUID) -> tuple[Post, list[Target], list[TargetEvent]]:
+        async with self.runtime.sessionmaker() as session:
+            post, targets = await self._load(session, user_id, post_id)
+            events = list((await session.scalars(
+                sa.select(TargetEvent).where(TargetEvent.target_id.in_([t.id for t in targets]))
+                .order_by(TargetEvent.id).limit(5000))).all())
+        return post, targets, events
+
+    async def list_posts(self, user_id: uuid.UUID, *, status: str | None, account_id: uuid.UUID | None,
+                   created_from: datetime | None, created_to: datetime | None,
+                   before: tuple[datetime, uuid.UUID] | None, limit: int) -> list[tuple[Post, list[Target]]]:
+        query = sa.select(Post).where(Post.user_id == user_id)
+        if status or account_id:
+            matching = sa.select(Target.post_id).where(Target.user_id == user_id)
+            if status:
+                matching = matching.where(Target.status == status)
+            if account_id:
+                matching = matching.where(Target.account_id == account_id)
+            query = query.where(Post.id.in_(matching))
+        if created_from:
+            query = query.where(Post.created_at >= created_from)
+        if created_to:
+            query = query.where(Post.created_at < created_to)
+        if before:
+            cursor = sa.tuple_(sa.literal(before[0]), sa.literal(before[1]))
+            query = query.where(sa.tuple_(Post.created_at, Post.id) < cursor)
+        async with self.runtime.sessionmaker() as session:
+            posts = list((await session.scalars(query.order_by(Post.created_at.desc(), Post.id.desc())
+                                                .limit(limit))).all())
+            targets = (await session.scalars(sa.select(Target).where(Target.post_id.in_([p.id for p in posts]))
+                                             .order_by(Target.created_at, Target.id))).all()
+        by_post: dict[uuid.UUID, list[Target]] = {p.id: [] for p in posts}
+        for target in targets:
+            by_post[target.post_id].append(target)
+        return [(p, by_post[p.id]) for p in posts]
+
+    async def update(self, user_id: uuid.UUID, post_id: uuid.UUID, changes: dict[str, Any]) -> None:
+        async with self.runtime.sessionmaker() as session:
+            post, targets = await self._load(session, user_id, post_id)
+        self._refuse_if_started(targets)
+        draft = Draft(
+            caption=changes.get("caption", post.caption),
+            media=changes["media"] if "media" in changes else [rules.Media(**m) for m in post.media],
+            targets=[(t.account_id, t.settings) for t in targets],
+            scheduled_at=changes.get("scheduled_at", post.scheduled_at),
+            timezone=changes.get("timezone", post.timezone), draft=changes.get("draft", post.draft))
+        due, _ = await self.check(user_id, draft)
+        now = self.now()
+        async with self.runtime.transaction() as session:
+            post, targets = await self._load(session, user_id, post_id, lock=True)
+            self._refuse_if_started(targets)
+            post.caption, post.media = draft.caption, [m.__dict__ for m in draft.media]
+            post.scheduled_at = due if draft.scheduled_at else None
+            post.timezone, post.draft, post.updated_at = draft.timezone, draft.draft, now
+            for target in targets:
+                target.status = rules.DRAFT if draft.draft else rules.SCHEDULED
+                target.due_at, target.next_attempt_at = due, None if draft.draft else due
+                target.updated_at = now
+                session.add(TargetEvent(target_id=target.id, at=now, step="changed", status=target.status))
+            if not draft.draft:
+                await self.runtime.outbox.add(session, PostScheduled(
+                    post_id=post.id, user_id=user_id, due_at=due, target_ids=[t.id for t in targets]))
+        self.wake()
+
+    async def cancel(self, user_id: uuid.UUID, post_id: uuid.UUID) -> None:
+        now = self.now()
+        async with self.runtime.transaction() as session:
+            _, targets = await self._load(session, user_id, post_id, lock=True)
+            self._refuse_if_started(targets)
+            for target in targets:
+                target.status, target.finished_at, target.next_attempt_at = rules.CANCELLED, now, None
+                target.updated_at = now
+                session.add(TargetEvent(target_id=target.id, at=now, step="cancelled", status=rules.CANCELLED,
+                                        message="Cancelled by the user."))
+            await complete_post_if_done(self.runtime, session, post_id, user_id)
+
+    async def retry(self, user_id: uuid.UUID, post_id: uuid.UUID, target_id: uuid.UUID) -> None:
+        now = self.now()
+        async with self.runtime.transaction() as session:
+            _, targets = await self._load(session, user_id, post_id, lock=True)
+            target = next((t for t in targets if t.id == target_id), None)
+            if target is None:
+                raise NotFound("No such target in this post.", code="target_not_found")
+            if target.status != rules.FAILED:
+                raise Conflict("Only a failed target can be retried.", code="target_not_failed")
+            target.status, target.next_attempt_at, target.due_at = rules.QUEUED, now, now
+            target.attempts, target.checkpoint, target.finished_at = 0, {}, None
+            target.error_class = target.error_message = None
+            target.needs_review = False
+            target.updated_at = now
+            session.add(TargetEvent(target_id=target.id, at=now, step="retry", status=rules.QUEUED,
+                                    message="Retried by the user."))
+        self.wake()
+
+    @staticmethod
+    def _refuse_if_started(targets: list[Target]) -> None:
+        if any(t.status not in NOT_STARTED or t.lease_owner for t in targets):
+            raise Conflict("Publishing has started for this post; it can no longer be changed or cancelled.",
+                           code="post_started")

@@ -1,0 +1,292 @@
+"""The publishing worker: claims due targets with a lease (FOR UPDATE SKIP LOCKED, so replicas share the
+work and a dead one's targets are picked up when its lease runs out), runs each target's pipeline, and
+decides from the outcome what happens next."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.publisher import pipeline, rules
+from services.publisher.connector_client import AccountUnusable, ConnectorClient, ConnectorUnavailable
+from services.publisher.settings import PublisherSettings
+from services.publisher.tables import AccountHold, PlatformCall, Post, Target, TargetEvent
+from shared.events import PostCompleted, PostTargetFailed, PostTargetPublished
+from shared.platform_http import PlatformError
+from shared.runtime import ServiceRuntime
+
+log = structlog.get_logger()
+
+USAGE_SLOW, USAGE_STOP = 80.0, 95.0
+RECONNECT = "Reconnect this account: the platform no longer accepts Postifys' authorization."
+
+
+class LeaseLost(Exception):
+    """Another worker owns the target now (ours expired); stop touching it."""
+
+
+def platform_urls(settings: PublisherSettings) -> dict[str, str]:
+    return {"facebook_graph": f"{settings.facebook_graph_url}/{settings.meta_graph_version}",
+            "instagram_graph": f"{settings.instagram_graph_url}/{settings.meta_graph_version}",
+            "tiktok_api": settings.tiktok_api_url}
+
+
+@dataclass
+class TargetJournal:
+    """Saves a target's progress, each save its own committed transaction that also renews the lease."""
+
+    worker: Worker
+    target_id: uuid.UUID
+    account_id: uuid.UUID
+    checkpoint: dict[str, Any]
+
+    async def save(self, *, step: str, status: str, ids: dict[str, Any] | None = None, request: str | None = None,
+                   response_code: str | None = None, message: str | None = None) -> None:
+        for key, value in (ids or {}).items():
+            if value is None:
+                self.checkpoint.pop(key, None)
+            else:
+                self.checkpoint[key] = value
+        now = self.worker.now()
+        async with self.worker.runtime.transaction() as session:
+            updated = await session.execute(
+                sa.update(Target).where(Target.id == self.target_id, Target.lease_owner == self.worker.name)
+                .values(checkpoint=dict(self.checkpoint), status=status, updated_at=now,
+                        lease_expires_at=now + self.worker.lease))
+            if updated.rowcount == 0:  # type: ignore[attr-defined]
+                raise LeaseLost()
+            session.add(TargetEvent(target_id=self.target_id, at=now, step=step, status=status, request=request,
+                                    response_code=response_code, message=message,
+                                    platform_ids={k: v for k, v in (ids or {}).items()
+                                                  if k.endswith(("_id", "_ids", "children")) and v} or None))
+
+    async def may_call(self, endpoint: str, limit: int, per_seconds: int) -> float:
+        now = self.worker.now()
+        async with self.worker.runtime.transaction() as session:
+            # Serialise the accounting per account, so two workers cannot both take the last slot.
+            await session.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(str(self.account_id)))))
+            recent = (await session.scalars(
+                sa.select(PlatformCall.at).where(PlatformCall.account_id == self.account_id,
+                                                 PlatformCall.endpoint == endpoint,
+                                                 PlatformCall.at > now - timedelta(seconds=per_seconds))
+                .order_by(PlatformCall.at))).all()
+            if len(recent) >= limit:
+                return max(0.5, (recent[0] + timedelta(seconds=per_seconds) - now).total_seconds())
+            session.add(PlatformCall(account_id=self.account_id, endpoint=endpoint, at=now))
+        return 0.0
+
+    async def published_in_last_day(self) -> int:
+        async with self.worker.runtime.sessionmaker() as session:
+            return await session.scalar(sa.select(sa.func.count()).select_from(Target).where(
+                Target.account_id == self.account_id, Target.status == rules.PUBLISHED,
+                Target.finished_at > self.worker.now() - timedelta(days=1))) or 0
+
+    async def observe_usage(self, headers: dict[str, str]) -> None:
+        percent, regain_minutes = rules.usage_percent(headers)
+        if percent >= USAGE_STOP:
+            await self.worker.hold(self.account_id, "platform_usage",
+                                   timedelta(minutes=regain_minutes or 10))
+        elif percent >= USAGE_SLOW:
+            await self.worker.hold(self.account_id, "platform_usage", timedelta(seconds=10))
+
+
+class Worker:
+    def __init__(self, runtime: ServiceRuntime, settings: PublisherSettings, connector: ConnectorClient,
+                 http: httpx.AsyncClient) -> None:
+        self.runtime = runtime
+        self.settings = settings
+        self.connector = connector
+        self.http = http
+        self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.lease = timedelta(seconds=settings.lease_seconds)
+        self.urls = platform_urls(settings)
+        self.wake = asyncio.Event()
+        self.in_flight: set[asyncio.Task[None]] = set()
+
+    @staticmethod
+    def now() -> datetime:
+        return datetime.now(UTC)
+
+    async def run_forever(self) -> None:
+        while True:
+            try:
+                claimed = await self.claim(self.settings.worker_concurrency - len(self.in_flight))
+                for target_id in claimed:
+                    task = asyncio.create_task(self.process(target_id))
+                    self.in_flight.add(task)
+                    task.add_done_callback(self._done)
+                if claimed:
+                    continue
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("Claiming targets failed")
+            self.wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), self.settings.worker_poll_seconds)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self.in_flight.discard(task)
+        self.wake.set()
+
+    async def claim(self, limit: int) -> list[uuid.UUID]:
+        if limit <= 0:
+            return []
+        now = self.now()
+        held = sa.select(AccountHold.account_id).where(sa.or_(AccountHold.until.is_(None), AccountHold.until > now))
+        due = (sa.select(Target.id).where(
+            Target.status.in_(rules.ACTIVE), Target.next_attempt_at <= now,
+            sa.or_(Target.lease_expires_at.is_(None), Target.lease_expires_at < now),
+            Target.account_id.not_in(held)).order_by(Target.next_attempt_at).limit(limit)
+            .with_for_update(skip_locked=True))
+        async with self.runtime.transaction() as session:
+            rows = await session.execute(
+                sa.update(Target).where(Target.id.in_(due.scalar_subquery()))
+                .values(lease_owner=self.name, lease_expires_at=now + self.lease,
+                        status=sa.case((Target.status == rules.SCHEDULED, rules.QUEUED), else_=Target.status))
+                .returning(Target.id))
+            return list(rows.scalars())
+
+    async def process(self, target_id: uuid.UUID) -> None:
+        with structlog.contextvars.bound_contextvars(target_id=str(target_id)):
+            try:
+                outcome = await self.step(target_id)
+                await self.settle(target_id, outcome)
+            except LeaseLost:
+                log.warning("Lease lost; another worker has the target")
+            except Exception:
+                log.exception("Target processing failed unexpectedly")
+                with contextlib.suppress(Exception):
+                    await self.settle(target_id, pipeline.Wait(30, rules.QUEUED, "an internal error; retrying"),
+                                      count_attempt=True)
+
+    async def step(self, target_id: uuid.UUID) -> pipeline.Outcome:
+        async with self.runtime.sessionmaker() as session:
+            target = await session.get_one(Target, target_id)
+            post = await session.get_one(Post, target.post_id)
+        if target.lease_owner != self.name:
+            raise LeaseLost()
+        if target.status in rules.FINAL:
+            return pipeline.Published(target.remote_id or "", target.permalink)
+        if target.status == rules.PROCESSING and target.due_at and \
+                self.now() - target.due_at > timedelta(minutes=self.settings.max_processing_minutes):
+            return pipeline.Failed("timeout", "The platform kept this post waiting for too long; it was given up.")
+        try:
+            token = await self.connector.access_token(target.user_id, target.account_id)
+        except AccountUnusable as exc:
+            if exc.code == "reauth_required":
+                await self.hold(target.account_id, "reauth_required", None)
+                return pipeline.Wait(60, rules.SCHEDULED, "waiting for the account to be reconnected")
+            return pipeline.Failed("account_unusable", exc.message)
+        except ConnectorUnavailable:
+            return pipeline.Wait(5, target.status, "connected accounts are unreachable; retrying")
+        job = pipeline.Job(
+            platform=target.platform, kind=target.kind, external_id=target.external_id,
+            via_page_id=target.via_page_id, settings=target.settings, caption=post.caption,
+            media=[rules.Media(**m) for m in post.media], token=token,
+            journal=TargetJournal(self, target.id, target.account_id, dict(target.checkpoint)), http=self.http,
+            urls=self.urls, verified_prefixes=self.settings.tiktok_verified_url_prefixes,
+            daily_cap=self.settings.tiktok_daily_post_cap, poll_seconds=self.settings.processing_poll_seconds)
+        try:
+            return await pipeline.run(job)
+        except PlatformError as exc:
+            return await self.on_platform_error(target, exc)
+
+    async def on_platform_error(self, target: Target, exc: PlatformError) -> pipeline.Outcome:
+        verdict = rules.classify(platform=exc.platform, code=exc.code, transient=exc.transient,
+                                 token_invalid=exc.token_invalid, status=exc.status)
+        log.warning("Platform refused a step", verdict=verdict, platform_code=exc.code, subcode=exc.subcode,
+                    http_status=exc.status, platform_message=exc.message[:300])
+        if verdict == rules.REAUTH:
+            with contextlib.suppress(Exception):
+                await self.connector.token_rejected(target.user_id, target.account_id)
+            await self.hold(target.account_id, "reauth_required", None)
+            return pipeline.Failed("reconnect_required", RECONNECT)
+        if verdict == rules.RATE_LIMITED:
+            _, regain = rules.usage_percent(exc.headers)
+            delay = timedelta(minutes=regain) if regain else timedelta(seconds=60)
+            await self.hold(target.account_id, "platform_rate_limit", delay)
+            return pipeline.Wait(delay.total_seconds(), rules.QUEUED, f"rate limited by the platform: {exc.message}")
+        if verdict == rules.RETRY:
+            if target.attempts + 1 >= rules.MAX_TRANSIENT_ATTEMPTS:
+                return pipeline.Failed("platform_unavailable", f"The platform kept failing: {exc.message}")
+            status = rules.UNKNOWN if exc.outcome_unknown else rules.QUEUED
+            return pipeline.Wait(rules.backoff(target.attempts + 1).total_seconds(), status,
+                                 f"temporary platform error: {exc.message}")
+        detail = f" (code {exc.code}" + (f"/{exc.subcode}" if exc.subcode else "") + ")" if exc.code else ""
+        return pipeline.Failed("platform_rejected", f"{exc.message}{detail}")
+
+    async def settle(self, target_id: uuid.UUID, outcome: pipeline.Outcome, count_attempt: bool = False) -> None:
+        now = self.now()
+        async with self.runtime.transaction() as session:
+            target = await session.get_one(Target, target_id, with_for_update=True)
+            if target.lease_owner != self.name or target.status in rules.FINAL:
+                return
+            target.lease_owner, target.lease_expires_at, target.updated_at = None, None, now
+            if isinstance(outcome, pipeline.Wait):
+                if count_attempt or "temporary" in outcome.reason:
+                    target.attempts += 1
+                target.status = outcome.status
+                target.next_attempt_at = now + timedelta(seconds=outcome.seconds)
+                session.add(TargetEvent(target_id=target.id, at=now, step="waiting", status=outcome.status,
+                                        message=outcome.reason[:1000]))
+                if outcome.seconds <= 0:
+                    self.wake.set()
+                return
+            await self.finish(session, target, outcome, now)
+
+    async def finish(self, session: AsyncSession, target: Target, outcome: pipeline.Outcome, now: datetime) -> None:
+        target.finished_at = now
+        target.next_attempt_at = None
+        event: Any
+        if isinstance(outcome, pipeline.Published):
+            target.status, target.remote_id, target.permalink = rules.PUBLISHED, outcome.remote_id, outcome.permalink
+            session.add(TargetEvent(target_id=target.id, at=now, step="published", status=rules.PUBLISHED,
+                                    platform_ids={"remote_id": outcome.remote_id}, message=outcome.note))
+            event = PostTargetPublished(post_id=target.post_id, target_id=target.id, user_id=target.user_id,
+                                        account_id=target.account_id, platform=target.platform,
+                                        remote_id=outcome.remote_id, permalink=outcome.permalink)
+            log.info("Target published", platform=target.platform, remote_id=outcome.remote_id)
+        else:
+            assert isinstance(outcome, pipeline.Failed)
+            target.status, target.error_class = rules.FAILED, outcome.error_class
+            target.error_message, target.needs_review = outcome.message[:2000], outcome.needs_review
+            session.add(TargetEvent(target_id=target.id, at=now, step="failed", status=rules.FAILED,
+                                    error_class=outcome.error_class, message=outcome.message[:2000]))
+            event = PostTargetFailed(post_id=target.post_id, target_id=target.id, user_id=target.user_id,
+                                     account_id=target.account_id, platform=target.platform,
+                                     error_class=outcome.error_class, message=outcome.message[:2000],
+                                     needs_review=outcome.needs_review)
+            log.warning("Target failed", platform=target.platform, error_class=outcome.error_class)
+        await self.runtime.outbox.add(session, event)
+        await complete_post_if_done(self.runtime, session, target.post_id, target.user_id)
+
+    async def hold(self, account_id: uuid.UUID, reason: str, duration: timedelta | None) -> None:
+        now = self.now()
+        until = now + duration if duration is not None else None
+        async with self.runtime.transaction() as session:
+            existing = await session.get(AccountHold, account_id, with_for_update=True)
+            if existing is None:
+                session.add(AccountHold(account_id=account_id, reason=reason, until=until, updated_at=now))
+            elif existing.until is not None and (until is None or until > existing.until):
+                existing.reason, existing.until, existing.updated_at = reason, until, now
+
+
+async def complete_post_if_done(runtime: ServiceRuntime, session: AsyncSession, post_id: uuid.UUID,
+                                user_id: uuid.UUID) -> None:
+    statuses = (await session.scalars(sa.select(Target.status).where(Target.post_id == post_id))).all()
+    if statuses and all(s in rules.FINAL for s in statuses):
+        await runtime.outbox.add(session, PostCompleted(
+            post_id=post_id, user_id=user_id, published=statuses.count(rules.PUBLISHED),
+            failed=statuses.count(rules.FAILED), cancelled=statuses.count(rules.CANCELLED)))
