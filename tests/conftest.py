@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import secrets
 import shutil
@@ -45,6 +46,15 @@ def infrastructure() -> Iterator[tuple[str, str]]:
                f"amqp://guest:guest@{mq.get_container_host_ip()}:{mq.get_exposed_port(5672)}/")
 
 
+# Short waits so the suite runs in seconds; the behaviour is the same as with production values.
+FAST_PUBLISHING = {
+    "POSTIFYS_PROCESSING_POLL_SECONDS": "0.3",
+    "POSTIFYS_WORKER_POLL_SECONDS": "0.2",
+    "POSTIFYS_PLATFORM_TIMEOUT_SECONDS": "3",
+    "POSTIFYS_LEASE_SECONDS": "8",
+}
+
+
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
     run_id = secrets.token_hex(4)
@@ -56,7 +66,8 @@ def stack() -> Iterator[Stack]:
         smtp = start_smtp(mailbox, "127.0.0.1", smtp_port)
         prefix = f"postifys-test-{run_id}"
         env = isolated_environment(database_url=database_url, amqp_url=amqp_url,
-                                   smtp_url=f"smtp://127.0.0.1:{smtp_port}", prefix=prefix)
+                                   smtp_url=f"smtp://127.0.0.1:{smtp_port}", prefix=prefix, extra=FAST_PUBLISHING)
+        env["POSTIFYS_TIKTOK_VERIFIED_URL_PREFIXES"] = json.dumps([f"{env['POSTIFYS_SANDBOX_URL']}/_sandbox/media/"])
         log_dir = Path(tempfile.mkdtemp(prefix=f"postifys-test-{run_id}-"))
         system = System(env=env, log_dir=log_dir)
         try:

@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.publisher import rules
-from services.publisher.tables import AccountHold, Target, TargetEvent
-from services.publisher.worker import complete_post_if_done
+from services.publisher.tables import Target, TargetEvent
+from services.publisher.worker import complete_post_if_done, record_auth
 from shared.bus import Handler
 from shared.events import (
     AccountConnected,
@@ -25,18 +25,11 @@ from shared.runtime import ServiceRuntime
 def event_handlers(runtime: ServiceRuntime, wake: Callable[[], None]) -> dict[str, Handler]:
     async def pause_account(envelope: Envelope, session: AsyncSession) -> None:
         event = AccountReauthRequired.model_validate(envelope.data)
-        hold = await session.get(AccountHold, event.account_id, with_for_update=True)
-        now = datetime.now(UTC)
-        if hold is None:
-            session.add(AccountHold(account_id=event.account_id, reason="reauth_required", until=None, updated_at=now))
-        else:
-            hold.reason, hold.until, hold.updated_at = "reauth_required", None, now
+        await record_auth(session, event.account_id, reauth_required=True, as_of=envelope.occurred_at)
 
     async def resume_account(envelope: Envelope, session: AsyncSession) -> None:
         event = AccountConnected.model_validate(envelope.data)
-        # A reconnect arriving after a later reauth would be stale; the hold's time tells.
-        await session.execute(sa.delete(AccountHold).where(AccountHold.account_id == event.account_id,
-                                                           AccountHold.updated_at <= envelope.occurred_at))
+        await record_auth(session, event.account_id, reauth_required=False, as_of=envelope.occurred_at)
         wake()
 
     async def fail_account_targets(envelope: Envelope, session: AsyncSession) -> None:

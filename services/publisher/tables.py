@@ -100,8 +100,19 @@ class IdempotencyKey(Base):
     created_at: Mapped[datetime] = mapped_column(Timestamp, index=True)
 
 
+class AccountAuth(Base):
+    """Whether an account's authorization works, as of the newest account event seen: events may arrive
+    late, twice or out of order, so an older one never overrides a newer one."""
+
+    __tablename__ = "account_auth"
+
+    account_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    reauth_required: Mapped[bool] = mapped_column(sa.Boolean)
+    as_of: Mapped[datetime] = mapped_column(Timestamp)
+
+
 class AccountHold(Base):
-    """Why an account's targets wait: a reconnect needed, or a platform limit until a time."""
+    """An account's targets wait until a time: a platform limit or usage level asked for it."""
 
     __tablename__ = "account_holds"
 

@@ -16,12 +16,13 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 import structlog
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.publisher import pipeline, rules
 from services.publisher.connector_client import AccountUnusable, ConnectorClient, ConnectorUnavailable
 from services.publisher.settings import PublisherSettings
-from services.publisher.tables import AccountHold, PlatformCall, Post, Target, TargetEvent
+from services.publisher.tables import AccountAuth, AccountHold, PlatformCall, Post, Target, TargetEvent
 from shared.events import PostCompleted, PostTargetFailed, PostTargetPublished
 from shared.platform_http import PlatformError
 from shared.runtime import ServiceRuntime
@@ -144,7 +145,9 @@ class Worker:
         if limit <= 0:
             return []
         now = self.now()
-        held = sa.select(AccountHold.account_id).where(sa.or_(AccountHold.until.is_(None), AccountHold.until > now))
+        held = sa.union(
+            sa.select(AccountHold.account_id).where(AccountHold.until > now),
+            sa.select(AccountAuth.account_id).where(AccountAuth.reauth_required.is_(True)))
         due = (sa.select(Target.id).where(
             Target.status.in_(rules.ACTIVE), Target.next_attempt_at <= now,
             sa.or_(Target.lease_expires_at.is_(None), Target.lease_expires_at < now),
@@ -186,7 +189,7 @@ class Worker:
             token = await self.connector.access_token(target.user_id, target.account_id)
         except AccountUnusable as exc:
             if exc.code == "reauth_required":
-                await self.hold(target.account_id, "reauth_required", None)
+                await self.pause(target.account_id)
                 return pipeline.Wait(60, rules.SCHEDULED, "waiting for the account to be reconnected")
             return pipeline.Failed("account_unusable", exc.message)
         except ConnectorUnavailable:
@@ -211,7 +214,7 @@ class Worker:
         if verdict == rules.REAUTH:
             with contextlib.suppress(Exception):
                 await self.connector.token_rejected(target.user_id, target.account_id)
-            await self.hold(target.account_id, "reauth_required", None)
+            await self.pause(target.account_id)
             return pipeline.Failed("reconnect_required", RECONNECT)
         if verdict == rules.RATE_LIMITED:
             _, regain = rules.usage_percent(exc.headers)
@@ -272,15 +275,29 @@ class Worker:
         await self.runtime.outbox.add(session, event)
         await complete_post_if_done(self.runtime, session, target.post_id, target.user_id)
 
-    async def hold(self, account_id: uuid.UUID, reason: str, duration: timedelta | None) -> None:
-        now = self.now()
-        until = now + duration if duration is not None else None
+    async def pause(self, account_id: uuid.UUID) -> None:
+        """The account's other targets wait for a reconnect instead of failing one after another."""
         async with self.runtime.transaction() as session:
-            existing = await session.get(AccountHold, account_id, with_for_update=True)
-            if existing is None:
-                session.add(AccountHold(account_id=account_id, reason=reason, until=until, updated_at=now))
-            elif existing.until is not None and (until is None or until > existing.until):
-                existing.reason, existing.until, existing.updated_at = reason, until, now
+            await record_auth(session, account_id, reauth_required=True, as_of=self.now())
+
+    async def hold(self, account_id: uuid.UUID, reason: str, duration: timedelta) -> None:
+        now = self.now()
+        until = now + duration
+        async with self.runtime.transaction() as session:
+            await session.execute(
+                insert(AccountHold).values(account_id=account_id, reason=reason, until=until, updated_at=now)
+                .on_conflict_do_update(index_elements=[AccountHold.account_id],
+                                       set_={"reason": reason, "until": sa.func.greatest(AccountHold.until, until),
+                                             "updated_at": now}))
+
+
+async def record_auth(session: AsyncSession, account_id: uuid.UUID, *, reauth_required: bool,
+                      as_of: datetime) -> None:
+    await session.execute(
+        insert(AccountAuth).values(account_id=account_id, reauth_required=reauth_required, as_of=as_of)
+        .on_conflict_do_update(index_elements=[AccountAuth.account_id],
+                               set_={"reauth_required": reauth_required, "as_of": as_of},
+                               where=AccountAuth.as_of < as_of))
 
 
 async def complete_post_if_done(runtime: ServiceRuntime, session: AsyncSession, post_id: uuid.UUID,
