@@ -27,6 +27,7 @@ test: lint
 
 bench: $(READY)
 	$(BIN)/python -m bench.signin
+	$(BIN)/python -m bench.publishing
 
 # Operators: `make dead-letters SERVICE=privacy`, then `make replay-dead-letters SERVICE=privacy [IDS=a,b]`.
 dead-letters: $(READY)

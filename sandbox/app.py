@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
-from sandbox import consent, control, facebook, instagram, tiktok
+from sandbox import (
+    consent,
+    control,
+    facebook,
+    facebook_publishing,
+    graph_nodes,
+    inspection,
+    instagram,
+    instagram_publishing,
+    media_host,
+    tiktok,
+    tiktok_publishing,
+)
 from sandbox.errors import install_error_handlers
+from sandbox.fetch import MediaFetcher
 from sandbox.state import AppCredentials, SandboxState
 from sandbox.web import PlatformMiddleware
 from shared.settings import PostifysSettings
@@ -28,11 +44,25 @@ def credentials_from(settings: PostifysSettings) -> AppCredentials:
 
 def create_app(settings: PostifysSettings) -> FastAPI:
     state = SandboxState(credentials_from(settings), public_url=settings.sandbox_url)
-    app = FastAPI(title="Postifys platform sandbox", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.fetcher = MediaFetcher()
+        try:
+            yield
+        finally:
+            await app.state.fetcher.aclose()
+
+    app = FastAPI(title="Postifys platform sandbox", docs_url=None, redoc_url=None, openapi_url=None,
+                  lifespan=lifespan)
     app.state.sandbox = state
     install_error_handlers(app)
-    for router in (consent.router, facebook.oauth_router, facebook.graph_router, instagram.login_router,
-                   instagram.graph_router, tiktok.oauth_router, tiktok.api_router, control.router):
+    # Routes with a fixed first segment (/debug_token, /access_token) come before the catch-all GET /{node}.
+    for router in (consent.router, facebook.oauth_router, facebook.graph_router, facebook_publishing.router,
+                   instagram.login_router, instagram.graph_router, instagram_publishing.facebook_router,
+                   instagram_publishing.instagram_router, graph_nodes.facebook_router, graph_nodes.instagram_router,
+                   tiktok.oauth_router, tiktok.api_router, tiktok_publishing.api_router,
+                   tiktok_publishing.upload_router, media_host.router, inspection.router, control.router):
         app.include_router(router)
 
     @app.get("/healthz", include_in_schema=False)

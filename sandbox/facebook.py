@@ -179,7 +179,7 @@ def _scope_family(scope: str) -> str | None:
     return None
 
 
-def _caller(state: SandboxState, request: Request, params: dict[str, str],
+def caller_token(state: SandboxState, request: Request, params: dict[str, str],
             kinds: tuple[TokenKind, ...] = ANY_TOKEN) -> Token:
     value = presented_token(request, params)
     if not value:
@@ -198,14 +198,14 @@ def _picture(state: SandboxState, subject: str) -> dict[str, Any]:
     return {"data": {"height": 50, "width": 50, "is_silhouette": False, "url": state.picture_url(subject)}}
 
 
-def _user_view(state: SandboxState, user: FacebookUser, fields: list[str]) -> dict[str, Any]:
+def user_view(state: SandboxState, user: FacebookUser, fields: list[str]) -> dict[str, Any]:
     first, _, last = user.name.partition(" ")
     available: dict[str, Any] = {"id": user.id, "name": user.name, "first_name": first, "last_name": last or None,
                                  "short_name": first, "picture": lambda: _picture(state, user.id)}
     return select_fields(available, fields or ["id", "name"], "User")
 
 
-def _page_view(state: SandboxState, page: FacebookPage, fields: list[str], caller: Token) -> dict[str, Any]:
+def page_view(state: SandboxState, page: FacebookPage, fields: list[str], caller: Token) -> dict[str, Any]:
     manages = caller.subject == page.id or (caller.kind != "page" and caller.subject == page.owner_id)
 
     def page_access_token() -> str | None:
@@ -228,23 +228,24 @@ def _page_view(state: SandboxState, page: FacebookPage, fields: list[str], calle
     return select_fields(available, fields or ["id", "name"], "Page")
 
 
-def _instagram_view(state: SandboxState, account: InstagramAccount, fields: list[str]) -> dict[str, Any]:
+def instagram_view(state: SandboxState, account: InstagramAccount, fields: list[str]) -> dict[str, Any]:
     available: dict[str, Any] = {
         "id": account.id, "ig_id": int(account.id), "username": account.username, "name": account.name,
         "profile_picture_url": state.picture_url(account.id), "followers_count": 0, "follows_count": 0,
-        "media_count": len(account.publish_times), "biography": None, "website": None,
+        "media_count": state.instagram_content.media_count(account.id), "biography": None, "website": None,
     }
     return select_fields(available, fields or ["id"], "IGUser")
 
 
-def _user_of(state: SandboxState, request: Request, caller: Token, node: str) -> FacebookUser:
+def user_of(state: SandboxState, request: Request, caller: Token, node: str) -> FacebookUser:
     """The user a `me` or `{user-id}` node names, which must be the caller's own."""
     if caller.kind == "page" or node not in ("me", caller.subject):
         raise graph_unsupported_request(request.method, node)
     return state.facebook.users[caller.subject]
 
 
-def _instagram_for(state: SandboxState, request: Request, caller: Token, instagram_id: str) -> InstagramAccount:
+def instagram_for(state: SandboxState, request: Request, caller: Token,
+                  instagram_id: str) -> InstagramAccount:
     page = state.facebook.page_of_instagram(instagram_id)
     if page is None or page.instagram is None:
         raise graph_unsupported_request(request.method, instagram_id)
@@ -257,7 +258,7 @@ def _instagram_for(state: SandboxState, request: Request, caller: Token, instagr
     return page.instagram
 
 
-def _check_page_token_target(caller: Token, page: FacebookPage) -> None:
+def check_page_token_target(caller: Token, page: FacebookPage) -> None:
     # A page token used on another Page: Graph answers with a permission error (#200), as for a missing role.
     if caller.kind == "page" and caller.subject != page.id:
         raise GraphError("(#200) The page access token used does not belong to this Page.", code=200,
@@ -268,10 +269,10 @@ def _check_page_token_target(caller: Token, page: FacebookPage) -> None:
 async def accounts(node: str, request: Request) -> dict[str, Any]:
     state = sandbox_state(request)
     params = await read_params(request)
-    caller = _caller(state, request, params)
+    caller = caller_token(state, request, params)
     if caller.kind == "page":
         raise GraphError("(#100) Tried accessing nonexisting field (accounts) on node type (Page)", code=100)
-    user = _user_of(state, request, caller, node)
+    user = user_of(state, request, caller, node)
     # Without pages_show_list the app sees none of the user's Pages.
     pages = state.facebook.pages_of(user.id) if "pages_show_list" in caller.scopes else []
     fields = requested_fields(params.get("fields")) or ACCOUNTS_DEFAULT_FIELDS
@@ -279,7 +280,7 @@ async def accounts(node: str, request: Request) -> dict[str, Any]:
     start = next((i + 1 for i, p in enumerate(pages) if p.id == after), 0) if after else 0
     limit = max(1, int(params["limit"])) if params.get("limit", "").isdigit() else DEFAULT_ACCOUNTS_LIMIT
     window = pages[start:start + limit]
-    body: dict[str, Any] = {"data": [_page_view(state, page, fields, caller) for page in window]}
+    body: dict[str, Any] = {"data": [page_view(state, page, fields, caller) for page in window]}
     if window:
         body["paging"] = {"cursors": {"before": _cursor(window[0].id), "after": _cursor(window[-1].id)}}
         if start + limit < len(pages):
@@ -304,9 +305,9 @@ def _decode_cursor(cursor: str | None) -> str | None:
 async def permissions(node: str, request: Request) -> dict[str, Any]:
     state = sandbox_state(request)
     params = await read_params(request)
-    caller = _caller(state, request, params)
+    caller = caller_token(state, request, params)
     if caller.kind != "page":
-        _user_of(state, request, caller, node)
+        user_of(state, request, caller, node)
     granted = [{"permission": scope, "status": "granted"} for scope in caller.scopes]
     declined = [{"permission": scope, "status": "declined"} for scope in caller.declined]
     return {"data": granted + declined}
@@ -316,8 +317,8 @@ async def permissions(node: str, request: Request) -> dict[str, Any]:
 async def remove_app(node: str, request: Request) -> dict[str, Any]:
     state = sandbox_state(request)
     params = await read_params(request)
-    caller = _caller(state, request, params, USER_TOKENS)
-    user = _user_of(state, request, caller, node)
+    caller = caller_token(state, request, params, USER_TOKENS)
+    user = user_of(state, request, caller, node)
     state.revoke_facebook_user(user.id)
     return {"success": True}
 
@@ -326,23 +327,6 @@ async def remove_app(node: str, request: Request) -> dict[str, Any]:
 async def content_publishing_limit(node: str, request: Request) -> dict[str, Any]:
     state = sandbox_state(request)
     params = await read_params(request)
-    caller = _caller(state, request, params)
-    account = _instagram_for(state, request, caller, node)
+    caller = caller_token(state, request, params)
+    account = instagram_for(state, request, caller, node)
     return publishing_limit(state, account, requested_fields(params.get("fields")))
-
-
-@graph_router.get("/{node}")
-async def read_node(node: str, request: Request) -> dict[str, Any]:
-    state = sandbox_state(request)
-    params = await read_params(request)
-    caller = _caller(state, request, params)
-    fields = requested_fields(params.get("fields"))
-    if node == "me" and caller.kind == "page":
-        node = caller.subject
-    if page := state.facebook.pages.get(node):
-        _check_page_token_target(caller, page)
-        note_business_use(request, page.id, "pages")
-        return _page_view(state, page, fields, caller)
-    if node in state.facebook.instagram_accounts:
-        return _instagram_view(state, _instagram_for(state, request, caller, node), fields)
-    return _user_view(state, _user_of(state, request, caller, node), fields)

@@ -52,7 +52,8 @@ async def exchange_code(request: Request) -> dict[str, Any]:
     return {"data": [{"access_token": token.value, "user_id": token.subject, "permissions": permissions}]}
 
 
-def _caller(state: SandboxState, request: Request, params: dict[str, str], kinds: tuple[TokenKind, ...]) -> Token:
+def instagram_caller(state: SandboxState, request: Request, params: dict[str, str],
+                     kinds: tuple[TokenKind, ...] = INSTAGRAM_TOKENS) -> Token:
     value = presented_token(request, params)
     if not value:
         raise GraphError("An active access token must be used to query information about the current user.",
@@ -75,7 +76,7 @@ async def exchange_for_long_lived(request: Request) -> dict[str, Any]:
         raise GraphError("Unsupported grant_type: use ig_exchange_token", code=100)
     if not state.credentials.secret_matches("instagram", params.get("client_secret")):
         raise GraphError("Error validating client secret.", code=1)
-    short = _caller(state, request, params, ("instagram_short",))
+    short = instagram_caller(state, request, params, ("instagram_short",))
     token = state.issue_token("instagram_long", subject=short.subject, scopes=short.scopes, declined=short.declined)
     return _token_answer(state, token)
 
@@ -86,7 +87,7 @@ async def refresh(request: Request) -> dict[str, Any]:
     params = await read_params(request)
     if params.get("grant_type") != "ig_refresh_token":
         raise GraphError("Unsupported grant_type: use ig_refresh_token", code=100)
-    current = _caller(state, request, params, ("instagram_long",))
+    current = instagram_caller(state, request, params, ("instagram_long",))
     min_age = state.settings.instagram_refresh_min_age_seconds
     if state.now() - current.issued_at < min_age:
         raise GraphError(f"The access token cannot be refreshed yet: it must be at least {min_age} seconds old.",
@@ -97,7 +98,7 @@ async def refresh(request: Request) -> dict[str, Any]:
     return _token_answer(state, token)
 
 
-def _own_account(state: SandboxState, request: Request, caller: Token, node: str) -> InstagramAccount:
+def own_account(state: SandboxState, request: Request, caller: Token, node: str) -> InstagramAccount:
     account = state.instagram.accounts.get(caller.subject)
     if account is None or node not in ("me", account.id, account.scoped_id):
         raise graph_unsupported_request(request.method, node)
@@ -109,27 +110,24 @@ def _own_account(state: SandboxState, request: Request, caller: Token, node: str
 async def content_publishing_limit(node: str, request: Request) -> dict[str, Any]:
     state = sandbox_state(request)
     params = await read_params(request)
-    account = _own_account(state, request, _caller(state, request, params, INSTAGRAM_TOKENS), node)
+    account = own_account(state, request, instagram_caller(state, request, params, INSTAGRAM_TOKENS), node)
     return publishing_limit(state, account, requested_fields(params.get("fields")))
 
 
 def publishing_limit(state: SandboxState, account: InstagramAccount, fields: list[str]) -> dict[str, Any]:
     """GET {ig-user-id}/content_publishing_limit, the same on graph.facebook.com and graph.instagram.com."""
     available: dict[str, Any] = {
-        "quota_usage": account.quota_usage(state.now()),
+        "quota_usage": state.instagram_content.quota_usage(account.id, state.now()),
         "config": {"quota_total": state.settings.instagram_quota_total, "quota_duration": QUOTA_DURATION_SECONDS},
     }
     return {"data": [select_fields(available, fields or ["quota_usage"], "ContentPublishingLimit", with_id=False)]}
 
 
-@graph_router.get("/{node}")
-async def read_user(node: str, request: Request) -> dict[str, Any]:
-    state = sandbox_state(request)
-    params = await read_params(request)
-    account = _own_account(state, request, _caller(state, request, params, INSTAGRAM_TOKENS), node)
+def instagram_user_view(state: SandboxState, account: InstagramAccount, fields: list[str]) -> dict[str, Any]:
+    """GET graph.instagram.com/{me | user-id}: the Instagram Login user."""
     available: dict[str, Any] = {
         "id": account.scoped_id, "user_id": account.id, "username": account.username, "name": account.name,
         "account_type": "BUSINESS", "profile_picture_url": state.picture_url(account.id), "followers_count": 0,
-        "follows_count": 0, "media_count": len(account.publish_times),
+        "follows_count": 0, "media_count": state.instagram_content.media_count(account.id),
     }
-    return select_fields(available, requested_fields(params.get("fields")), "User")
+    return select_fields(available, fields, "User")

@@ -14,6 +14,7 @@ from sandbox.ledger import Ledger, Publish
 from sandbox.media import MediaFacts
 
 QUOTA_WINDOW_SECONDS = 86400
+STORY_LIFETIME_SECONDS = 86400
 CAPTION_MAX_CHARS = 2200
 MAX_HASHTAGS = 30
 MAX_MENTIONS = 20
@@ -179,10 +180,10 @@ class InstagramContent:
                          children: tuple[str, ...] = (), failure: MediaFailure | None, now: float,
                          processing_seconds: float, ttl_seconds: float,
                          options: dict[str, Any] | None = None) -> Container:
-        takes_processing = kind in ("reel", "carousel_video") or (kind == "story" and bool((options or {}).get("video")))
+        is_video = kind in ("reel", "carousel_video") or bool((options or {}).get("video"))
         container = Container(
             id=str(self._next_container), account_id=account_id, kind=kind, caption=caption, media_url=media_url,
-            children=children, created_at=now, ready_at=now + (processing_seconds if takes_processing else 0),
+            children=children, created_at=now, ready_at=now + (processing_seconds if is_video else 0),
             expires_at=now + ttl_seconds, failure=failure, options=options or {})
         self._next_container += 1
         self.containers[container.id] = container
@@ -279,6 +280,12 @@ class InstagramContent:
         """The account's media, newest first; stories are not part of it, as on Instagram."""
         chosen = [m for m in self.media.values() if m.account_id == account_id and m.kind != "story"
                   and (since is None or m.created_at >= since) and (until is None or m.created_at <= until)]
+        return sorted(chosen, key=lambda m: (m.created_at, m.id), reverse=True)
+
+    def stories_of(self, account_id: str, now: float) -> list[InstagramMedia]:
+        """The account's live stories (published within the last 24 hours), newest first."""
+        chosen = [m for m in self.media.values() if m.account_id == account_id and m.kind == "story"
+                  and now - m.created_at < STORY_LIFETIME_SECONDS]
         return sorted(chosen, key=lambda m: (m.created_at, m.id), reverse=True)
 
     def media_count(self, account_id: str) -> int:

@@ -4,7 +4,13 @@ published twice or ran into a limit it should have kept clear of. Pure data, no 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
+
+
+def iso_time(at: float) -> str:
+    """Inspection times: ISO 8601 in UTC with an offset, e.g. 2026-07-01T10:00:00.123456+00:00."""
+    return datetime.fromtimestamp(at, UTC).isoformat()
 
 
 @dataclass(frozen=True)
@@ -27,7 +33,8 @@ class Publish:
     def describe(self) -> dict[str, Any]:
         return {"platform": self.platform, "account": self.account, "kind": self.kind, "id": self.id,
                 "container_id": self.container_id, "post_id": self.post_id, "object_id": self.object_id,
-                "text": self.text, "media_urls": list(self.media_urls), "at": self.at, **self.details}
+                "text": self.text, "media_urls": list(self.media_urls), "at": iso_time(self.at), "at_unix": self.at,
+                **self.details}
 
 
 @dataclass(frozen=True)
@@ -42,8 +49,8 @@ class Breach:
     path: str
 
     def describe(self) -> dict[str, Any]:
-        return {"platform": self.platform, "limit": self.limit, "subject": self.subject, "at": self.at,
-                "path": self.path}
+        return {"platform": self.platform, "limit": self.limit, "subject": self.subject, "at": iso_time(self.at),
+                "at_unix": self.at, "path": self.path}
 
 
 class Ledger:

@@ -93,7 +93,8 @@ def _box(kind: bytes, payload: bytes) -> bytes:
 
 def _jpeg(spec: MediaSpec) -> bytes:
     app0 = b"\xff\xe0" + struct.pack(">H", 16) + b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
-    sof0 = b"\xff\xc0" + struct.pack(">HBHHB", 17, 8, spec.height, spec.width, 3) + b"\x01\x22\x00\x02\x11\x01\x03\x11\x01"
+    components = b"\x01\x22\x00\x02\x11\x01\x03\x11\x01"
+    sof0 = b"\xff\xc0" + struct.pack(">HBHHB", 17, 8, spec.height, spec.width, 3) + components
     return b"\xff\xd8" + app0 + sof0
 
 

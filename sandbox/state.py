@@ -15,6 +15,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from sandbox.facebook_content import PageContent
+from sandbox.faults import FaultBook
+from sandbox.instagram_content import InstagramContent
+from sandbox.ledger import Breach, Ledger
+from sandbox.tiktok_content import TikTokContent
+
 Platform = Literal["facebook", "instagram", "tiktok"]
 TokenKind = Literal[
     "user_short", "user_long", "page", "instagram_short", "instagram_long", "tiktok_access", "tiktok_refresh",
@@ -41,7 +47,6 @@ TOKEN_PLATFORMS: dict[TokenKind, Platform] = {
 }
 # Meta lets an app read a user's data for 90 days after their last login (data_access_expires_at).
 DATA_ACCESS_SECONDS = 90 * 86400
-INSTAGRAM_QUOTA_WINDOW_SECONDS = 86400
 USAGE_WINDOW_SECONDS = 3600
 REQUEST_LOG_LIMIT = 10_000
 FIRST_GENERATED_ID = 9_000_001
@@ -70,6 +75,20 @@ class SandboxSettings(BaseModel):
     # The budgets that X-App-Usage and X-Business-Use-Case-Usage report percentages of.
     app_usage_calls_per_hour: int = Field(200, ge=1)
     business_usage_calls_per_hour: int = Field(4800, ge=1)
+    # When set, X-Business-Use-Case-Usage reports this call_count (percent) whatever the real count.
+    business_usage_percent_override: int | None = Field(None, ge=0, le=1000)
+    # Publishing: how long platforms take to process media, and how long an unpublished container lives.
+    video_processing_seconds: float = Field(1.0, ge=0, le=3600)
+    instagram_processing_seconds: float = Field(1.0, ge=0, le=3600)
+    instagram_container_ttl_seconds: float = Field(86400.0, ge=0)
+    tiktok_processing_seconds: float = Field(1.0, ge=0, le=3600)
+    tiktok_daily_post_cap: int = Field(15, ge=0)
+    tiktok_upload_url_seconds: float = Field(3600.0, ge=0)
+    # URL prefixes PULL_FROM_URL accepts; None means the sandbox's own /_sandbox/media/ and /_sandbox/media-missing/
+    # under the base URL the request came in on (and under the configured sandbox URL).
+    tiktok_verified_url_prefixes: list[str] | None = None
+    # How long the timeout and accept_then_stall faults hold a request.
+    stall_seconds: float = Field(30.0, ge=0, le=600)
 
 
 @dataclass(frozen=True)
@@ -101,10 +120,6 @@ class InstagramAccount:
     page_id: str | None = None
     # Instagram Login's /me answers with an app-scoped `id` beside the account's `user_id`.
     scoped_id: str | None = None
-    publish_times: list[float] = field(default_factory=list)
-
-    def quota_usage(self, now: float) -> int:
-        return sum(1 for at in self.publish_times if now - at < INSTAGRAM_QUOTA_WINDOW_SECONDS)
 
 
 @dataclass
@@ -284,11 +299,14 @@ class UsageMeter:
         percent = self.app_calls * 100 // budget
         return {"call_count": percent, "total_time": percent, "total_cputime": percent}
 
-    def business_usage(self, object_id: str, kind: str, budget: int, now: float) -> dict[str, list[dict[str, Any]]]:
+    def business_usage(self, object_id: str, kind: str, budget: int, now: float,
+                       override: int | None = None) -> dict[str, list[dict[str, Any]]]:
         percent = self.business_calls.get(object_id, 0) * 100 // budget
-        minutes_left = math.ceil((self.window_started + USAGE_WINDOW_SECONDS - now) / 60) if percent >= 100 else 0
-        return {object_id: [{"type": kind, "call_count": percent, "total_cputime": percent, "total_time": percent,
-                             "estimated_time_to_regain_access": minutes_left}]}
+        call_count = percent if override is None else override
+        minutes_left = (max(1, math.ceil((self.window_started + USAGE_WINDOW_SECONDS - now) / 60))
+                        if call_count >= 100 else 0)
+        return {object_id: [{"type": kind, "call_count": call_count, "total_cputime": percent,
+                             "total_time": percent, "estimated_time_to_regain_access": minutes_left}]}
 
 
 class FacebookWorld:
@@ -381,6 +399,11 @@ class SandboxState:
         self.revocations: list[Revocation] = []
         self.usage = UsageMeter()
         self.rate_limits = SlidingWindowLimiter()
+        self.ledger = Ledger()
+        self.faults = FaultBook()
+        self.pages_content = PageContent(self.ids.numeric, self.ledger)
+        self.instagram_content = InstagramContent(self.ledger)
+        self.tiktok_content = TikTokContent(self.ledger)
 
     def picture_url(self, subject: str) -> str:
         return f"{self.public_url}/_sandbox/pictures/{subject}"
@@ -491,6 +514,34 @@ class SandboxState:
 
     def record_revocation(self, platform: Platform, subject: str) -> None:
         self.revocations.append(Revocation(platform=platform, subject=subject, at=self.now()))
+
+    def record_breach(self, platform: Platform, limit: str, subject: str, path: str) -> None:
+        self.ledger.record_breach(Breach(platform=platform, limit=limit, subject=subject, at=self.now(), path=path))
+
+    # Which platform and business object a Graph node belongs to
+
+    def graph_node_platform(self, node: str) -> Platform:
+        """Instagram accounts, containers and media count as Instagram even on graph.facebook.com."""
+        if node in self.facebook.instagram_accounts or self.instagram_content.account_of(node) is not None:
+            return "instagram"
+        return "facebook"
+
+    def business_object(self, node: str, token_value: str | None) -> tuple[str, str] | None:
+        """The Page or Instagram account a Graph call on `node` is counted against, as X-Business-Use-Case-Usage
+        names it: (object id, "pages" | "instagram")."""
+        token = self.tokens.get(token_value or "")
+        if node == "me" and token is not None:
+            node = token.subject
+        if node in self.facebook.pages:
+            return node, "pages"
+        page_id = self.pages_content.page_of(node)
+        if page_id is not None:
+            return page_id, "pages"
+        account_id = self.instagram_content.account_of(node)
+        if account_id is not None:
+            return account_id, "instagram"
+        account = self.facebook.instagram_accounts.get(node) or self.instagram.find(node)
+        return (account.id, "instagram") if account else None
 
     def describe(self) -> dict[str, Any]:
         return {

@@ -9,12 +9,13 @@ from fastapi import APIRouter, Request
 
 from sandbox.errors import TikTokApiError, TikTokOAuthError, tiktok_envelope, tiktok_token_invalid
 from sandbox.state import CodeProblem, CodeRejected, SandboxState, TikTokCreator, Token, TokenRejected
-from sandbox.web import read_params, sandbox_state
+from sandbox.web import original_path, read_params, sandbox_state
 
 oauth_router = APIRouter(prefix="/tiktok-api/v2/oauth")
 api_router = APIRouter(prefix="/tiktok-api/v2")
 
 CREATOR_INFO_PER_MINUTE = 20
+DAILY_CAP_MESSAGE = "The daily post cap from the API is reached."
 CODE_MESSAGES: dict[CodeProblem, str] = {
     "unknown": "Authorization code is invalid.",
     "used": "Authorization code has been used.",
@@ -109,18 +110,25 @@ async def revoke(request: Request) -> dict[str, Any]:
     return {}
 
 
-def _caller(state: SandboxState, request: Request, scope: str | None = None) -> Token:
+def tiktok_caller(state: SandboxState, request: Request, scope: str | None = None) -> Token:
     scheme, _, value = request.headers.get("authorization", "").partition(" ")
     try:
         token = state.resolve_token(value.strip() if scheme.lower() == "bearer" else None, ("tiktok_access",))
     except TokenRejected:
         raise tiktok_token_invalid() from None
     if scope is not None and scope not in token.scopes:
-        raise _scope_not_authorized()
+        raise scope_not_authorized()
     return token
 
 
-def _scope_not_authorized() -> TikTokApiError:
+def enforce_rate_limit(state: SandboxState, request: Request, caller: Token, endpoint: str, per_minute: int) -> None:
+    """TikTok's per-token limits; a refusal is recorded as a breach, which a well-behaved client never causes."""
+    if not state.rate_limits.allow(f"{endpoint}:{caller.value}", per_minute, 60, state.now()):
+        state.record_breach("tiktok", f"{endpoint}_per_minute", caller.subject, original_path(request))
+        raise TikTokApiError("rate_limit_exceeded", "API rate limit exceeded, please retry later.", status_code=429)
+
+
+def scope_not_authorized() -> TikTokApiError:
     return TikTokApiError("scope_not_authorized",
                           "The user did not authorize the scope required for completing this request.",
                           status_code=401)
@@ -139,7 +147,7 @@ def _user_info(state: SandboxState, creator: TikTokCreator) -> dict[str, Any]:
 @api_router.get("/user/info/")
 async def user_info(request: Request) -> dict[str, Any]:
     state = sandbox_state(request)
-    caller = _caller(state, request)
+    caller = tiktok_caller(state, request)
     params = await read_params(request)
     fields = [f.strip() for f in params.get("fields", "").split(",") if f.strip()]
     unknown = [f for f in fields if f not in USER_INFO_SCOPES]
@@ -147,7 +155,7 @@ async def user_info(request: Request) -> dict[str, Any]:
         raise TikTokApiError("invalid_params", f"Invalid fields: {','.join(unknown) or '(none given)'}.",
                              status_code=400)
     if any(USER_INFO_SCOPES[f] not in caller.scopes for f in fields):
-        raise _scope_not_authorized()
+        raise scope_not_authorized()
     everything = _user_info(state, state.tiktok.creators[caller.subject])
     return tiktok_envelope({"user": {f: everything[f] for f in fields}})
 
@@ -155,10 +163,12 @@ async def user_info(request: Request) -> dict[str, Any]:
 @api_router.post("/post/publish/creator_info/query/")
 async def creator_info(request: Request) -> dict[str, Any]:
     state = sandbox_state(request)
-    caller = _caller(state, request, "video.publish")
-    if not state.rate_limits.allow(f"creator_info:{caller.value}", CREATOR_INFO_PER_MINUTE, 60, state.now()):
-        raise TikTokApiError("rate_limit_exceeded", "API rate limit exceeded, please retry later.", status_code=429)
+    caller = tiktok_caller(state, request, "video.publish")
+    enforce_rate_limit(state, request, caller, "creator_info", CREATOR_INFO_PER_MINUTE)
     creator = state.tiktok.creators[caller.subject]
+    if state.tiktok_content.posts_today(creator.open_id, state.now()) >= state.settings.tiktok_daily_post_cap:
+        # Intentionally HTTP 200: creator_info tells the client before it tries to post.
+        return tiktok_envelope({}, code="spam_risk_too_many_posts", message=DAILY_CAP_MESSAGE)
     return tiktok_envelope({
         "creator_avatar_url": state.picture_url(creator.open_id),
         "creator_username": creator.username,

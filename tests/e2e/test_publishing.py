@@ -84,7 +84,7 @@ async def test_tiktok_direct_video_pulled_and_uploaded_inbox_video_and_photos(po
         published(await settled(poster, post["id"]))
     live = await publishes(stack, platform="tiktok")
     assert sorted(p["kind"] for p in live) == ["tiktok_inbox", "tiktok_photo", "tiktok_video", "tiktok_video"]
-    requests = [r for r in await sandbox_requests(stack, "tiktok") if r["path"].endswith("/video/init/")]
+    requests = [r for r in await sandbox_requests(stack, "tiktok") if r["path"].endswith("/publish/video/init/")]
     sources = sorted(r["body"]["source_info"]["source"] for r in requests)
     assert sources == ["FILE_UPLOAD", "PULL_FROM_URL"]
 
@@ -228,22 +228,29 @@ async def test_a_rejected_token_fails_the_target_and_holds_the_accounts_other_po
                                                                                    stack: Stack) -> None:
     from tests.support import connect, items
 
+    tiktok = poster.accounts["tiktok"]
+    soon, later = (datetime.now(UTC) + timedelta(seconds=s) for s in (3, 5))
+    first, second = [await create(poster, caption=name, media=[video(stack)], scheduled_at=when.isoformat(),
+                                  targets=[{"account_id": tiktok, "settings": {"privacy_level": "SELF_ONLY"}}])
+                     for name, when in (("first", soon), ("second", later))]
     tokens = [t for t in items(await sandbox(stack, "GET", "/_sandbox/tokens")) if t["kind"] == "tiktok_access"]
     await sandbox(stack, "POST", "/_sandbox/tokens/revoke", json={"token": tokens[-1]["token"]})
-    tiktok = poster.accounts["tiktok"]
-    first = await create(poster, caption="first", media=[video(stack)],
-                         targets=[{"account_id": tiktok, "settings": {"privacy_level": "SELF_ONLY"}}], expect=201)
+
     done = await settled(poster, first["id"])
     assert done["targets"][0]["status"] == "failed"
-    assert "Reconnect" in done["targets"][0]["error_message"]
+    assert done["targets"][0]["error_class"] == "reconnect_required"
+    accounts = (await poster.http.get("/api/v1/accounts")).json()["items"]
+    assert next(a for a in accounts if a["id"] == tiktok)["status"] == "reauth_required"
 
-    soon = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
-    second = await poster.http.post("/api/v1/posts", json={
-        "caption": "second", "media": [video(stack)], "scheduled_at": soon,
-        "targets": [{"account_id": poster.accounts["page"]}]})
-    assert second.status_code == 201
+    async def held_past_its_time() -> bool:
+        post = (await poster.http.get(f"/api/v1/posts/{second['id']}")).json()
+        return datetime.now(UTC) > later + timedelta(seconds=2) and post["targets"][0]["status"] == "scheduled"
+    from tests.support import wait_for
+    await wait_for(held_past_its_time, message="the second post to wait for the reconnect instead of failing")
+
     await connect(poster.http, stack, "tiktok")
+    assert published(await settled(poster, second["id"]))
     retried = await poster.http.post(f"/api/v1/posts/{first['id']}/targets/{done['targets'][0]['id']}/retry")
     assert retried.status_code == 200
     assert published(await settled(poster, first["id"]))
-    assert len(await publishes(stack, platform="tiktok")) == 1
+    assert len(await publishes(stack, platform="tiktok")) == 2
