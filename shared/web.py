@@ -122,6 +122,15 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     return details
 
 
+def allowed_methods(request: Request) -> set[str]:
+    methods: set[str] = set()
+    for route in request.app.routes:
+        match, _ = route.matches({**request.scope, "method": "__none__"})
+        if match != Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return methods - {"HEAD"} if "GET" not in methods else methods
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(PostifysError)
     async def _postifys_error(_: Request, exc: PostifysError) -> JSONResponse:
@@ -137,11 +146,15 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
         message = exc.detail if isinstance(exc.detail, str) else "Request refused."
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            # Starlette names only the first route's methods; a path can have several routes.
+            headers["Allow"] = ", ".join(sorted(allowed_methods(request)))
         return JSONResponse(error_body(codes.get(exc.status_code, "http_error"), message),
-                            status_code=exc.status_code, headers=getattr(exc, "headers", None))
+                            status_code=exc.status_code, headers=headers or None)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
