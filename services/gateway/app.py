@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import structlog
@@ -14,7 +15,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTex
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
 from services.gateway.openapi import merged_openapi
-from services.gateway.pages import outcome_message, render_accounts
+from services.gateway.pages import outcome_message, render_accounts, render_post
 from services.gateway.ratelimit import RateLimiter
 from services.gateway.routing import CROSS_SITE_ALLOWED, SERVICES, needs_session, service_for, service_url
 from services.gateway.security import client_address, is_cross_site
@@ -149,6 +150,18 @@ def create_app(given: GatewaySettings | None = None) -> FastAPI:
         accounts = upstream.json()["items"] if upstream.status_code == 200 else []
         message = outcome_message(request.query_params.get("result"), request.query_params.get("provider"))
         return HTMLResponse(render_accounts(accounts, message))
+
+    @app.get("/posts/{post_id}", include_in_schema=False)
+    async def post_page(request: Request, post_id: str) -> Response:
+        session = await resolve_session(request)
+        if session is None:
+            return RedirectResponse("/", status_code=303)
+        upstream = await client().get(f"{settings.publisher_url}/api/v1/posts/{quote(post_id, safe='')}", headers={
+            USER_HEADER: session["user_id"], SESSION_HEADER: session["session_id"],
+            REQUEST_ID_HEADER: request.state.request_id})
+        if upstream.status_code != 200:
+            return HTMLResponse("<!doctype html><p>No such post.</p><p><a href='/'>Home</a></p>", status_code=404)
+        return HTMLResponse(render_post(upstream.json()))
 
     @app.get("/api/v1/openapi.json", include_in_schema=False)
     async def openapi() -> JSONResponse:

@@ -51,3 +51,22 @@ def render_accounts(accounts: list[dict[str, Any]], message: str | None) -> str:
             f"<body data-page='accounts'><h1>Connected accounts</h1>{notice}{table}<h2>Connect</h2><ul>{connect}</ul>"
             "<p><a href='/'>Home</a></p><p id='result' class='message' hidden></p>"
             "<script src='/static/app.js'></script></body></html>")
+
+
+def render_post(post: dict[str, Any]) -> str:
+    e = html.escape
+    sections = []
+    for target in post["targets"]:
+        rows = "".join(
+            f"<tr><td>{e(str(step['at']))}</td><td>{e(step['step'])}</td><td>{e(step['status'])}</td>"
+            f"<td>{e(step.get('request') or '')}</td><td>{e(step.get('response_code') or '')}</td>"
+            f"<td>{e(step.get('message') or '')}</td></tr>" for step in target.get("timeline") or [])
+        outcome = target.get("permalink") or target.get("error_message") or ""
+        sections.append(
+            f"<h2>{e(PLATFORM_NAMES.get(target['platform'], target['platform']))}: {e(target['status'])}</h2>"
+            f"<p>{e(outcome)}</p><table><thead><tr><th>Time (UTC)</th><th>Step</th><th>Status</th><th>Request</th>"
+            f"<th>Answer</th><th>Message</th></tr></thead><tbody>{rows}</tbody></table>")
+    return ("<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Post · Postifys</title>"
+            "<meta name='referrer' content='no-referrer'><link rel='stylesheet' href='/static/app.css'></head>"
+            f"<body><h1>Post</h1><p>{e(post['caption'])}</p>{''.join(sections)}"
+            "<p><a href='/'>Home</a></p></body></html>")
