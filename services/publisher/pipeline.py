@@ -159,10 +159,22 @@ class FacebookFlow(GraphFlow):
         found = await self.reconcile(name)
         if isinstance(found, (Published, Wait)):
             return found
+        earlier = cp.get("intent")
         await job.journal.save(step=f"{name}_sending", status=rules.PUBLISHING,
-                               ids={"intent": now_iso(), "intent_checks": 0},
+                               ids={"intent": earlier or now_iso(), "intent_checks": 0},
                                request=f"POST /{self.page}/{edge}")
-        answer = await self.call("POST", f"{self.page}/{edge}", data=data)
+        try:
+            answer = await self.call("POST", f"{self.page}/{edge}", data=data)
+        except PlatformError as exc:
+            # "Duplicate status message": the earlier, unanswered call did go through after all.
+            duplicate = exc.code == 506 and job.caption and \
+                await self.find_on_page(since(cp["intent"]) - timedelta(minutes=10))
+            if duplicate:
+                await job.journal.save(step=f"{name}_reconciled", status=rules.PUBLISHING,
+                                       ids={"remote_id": str(duplicate["id"]), "intent": None},
+                                       message="Facebook called it a duplicate: the earlier call had gone through.")
+                return Published(str(duplicate["id"]), duplicate.get("permalink_url"))
+            raise
         crash_point("publish_after_send")
         remote_id = str(answer.body.get("post_id") or answer.body["id"])
         await job.journal.save(step=f"{name}_sent", status=rules.PUBLISHING, ids={"remote_id": remote_id},
@@ -176,16 +188,12 @@ class FacebookFlow(GraphFlow):
         job, cp = self.job, self.job.cp
         if not cp.get("intent"):
             return None
-        posts = await self.call("GET", f"{self.page}/posts", params={
-            "fields": "id,message,created_time,permalink_url", "limit": 25})
-        started = since(cp["intent"]) - timedelta(seconds=60)
-        for post in posts.body.get("data", []):
-            created = _parse_time(post.get("created_time"))
-            if (post.get("message") or "") == job.caption and created and created >= started:
-                await job.journal.save(step=f"{name}_reconciled", status=rules.PUBLISHING,
-                                       ids={"remote_id": str(post["id"]), "intent": None},
-                                       message="Found on the Page after an unanswered request.")
-                return Published(str(post["id"]), post.get("permalink_url"))
+        found = await self.find_on_page(since(cp["intent"]) - timedelta(seconds=60))
+        if found is not None:
+            await job.journal.save(step=f"{name}_reconciled", status=rules.PUBLISHING,
+                                   ids={"remote_id": str(found["id"]), "intent": None},
+                                   message="Found on the Page after an unanswered request.")
+            return Published(str(found["id"]), found.get("permalink_url"))
         checks = int(cp.get("intent_checks") or 0)
         if checks < RECONCILE_CHECKS:
             await job.journal.save(step=f"{name}_reconciling", status=rules.UNKNOWN, ids={"intent_checks": checks + 1},
@@ -195,6 +203,20 @@ class FacebookFlow(GraphFlow):
             return Failed("outcome_unknown", "Facebook did not answer and a post without text cannot be matched on "
                           "the Page. Check the Page; retry only if the post is not there.", needs_review=True)
         return None  # it never arrived: sending again is safe
+
+    async def find_on_page(self, started: datetime) -> dict[str, Any] | None:
+        params: dict[str, Any] = {"fields": "id,message,created_time,permalink_url", "limit": 100,
+                                  "since": int(started.timestamp())}
+        for _ in range(20):  # pages of 100 posts since the intent
+            answer = await self.call("GET", f"{self.page}/posts", params=params)
+            for post in answer.body.get("data", []):
+                if (post.get("message") or "") == self.job.caption:
+                    return dict(post)
+            after = ((answer.body.get("paging") or {}).get("cursors") or {}).get("after")
+            if not after or not answer.body.get("data"):
+                return None
+            params["after"] = after
+        return None
 
     async def video(self) -> Outcome:
         job, cp = self.job, self.job.cp
