@@ -254,3 +254,37 @@ async def test_a_rejected_token_fails_the_target_and_holds_the_accounts_other_po
     assert retried.status_code == 200
     assert published(await settled(poster, first["id"]))
     assert len(await publishes(stack, platform="tiktok")) == 2
+
+
+async def test_limits_are_respected_before_they_are_hit(poster: Member, stack: Stack) -> None:
+    from tests.support import items, wait_for
+
+    await sandbox(stack, "PUT", "/_sandbox/settings", json={"instagram_quota_total": 1})
+    first = await create(poster, caption="within quota", media=[image(stack)],
+                         targets=[{"account_id": poster.accounts["ig_login"]}])
+    assert published(await settled(poster, first["id"]))
+    second = await create(poster, caption="over quota", media=[image(stack)],
+                          targets=[{"account_id": poster.accounts["ig_login"]}])
+
+    async def waiting_for_quota() -> bool:
+        post = (await poster.http.get(f"/api/v1/posts/{second['id']}")).json()
+        return any("quota" in (e["message"] or "") for e in post["targets"][0]["timeline"])
+    await wait_for(waiting_for_quota, message="the second post to wait for the Instagram quota")
+
+    await sandbox(stack, "PUT", "/_sandbox/settings", json={"business_usage_percent_override": 96})
+    page = await create(poster, caption="usage at 96%", media=[],
+                        targets=[{"account_id": poster.accounts["page"]}])
+    assert published(await settled(poster, page["id"]))
+    held = await create(poster, caption="held until Graph says so", media=[],
+                        targets=[{"account_id": poster.accounts["page"]}])
+
+    created = datetime.now(UTC)
+
+    async def still_waiting_after_3s() -> bool:
+        post = (await poster.http.get(f"/api/v1/posts/{held['id']}")).json()
+        assert post["targets"][0]["status"] in ("scheduled", "queued"), post
+        return datetime.now(UTC) - created > timedelta(seconds=3)
+    await wait_for(still_waiting_after_3s, message="three seconds of the Page being held")
+    assert len(await publishes(stack, platform="facebook")) == 1
+    assert len(await publishes(stack, platform="instagram")) == 1
+    assert items(await sandbox(stack, "GET", "/_sandbox/breaches")) == []
