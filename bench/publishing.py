@@ -5,28 +5,24 @@ Runs its own copy of the system. BENCH_TARGETS (default 2000) targets over BENCH
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import secrets
 import statistics
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import asyncpg
 import httpx
 
-from deploy.devmail import Mailbox, start_smtp
-from deploy.system import System, drop_database, free_port, isolated_environment, prepare_database, with_database
+from bench.harness import run_and_report
+from deploy.system import System
 
 TARGETS = int(os.environ.get("BENCH_TARGETS", "2000"))
 PAGES = int(os.environ.get("BENCH_PAGES", "50"))
 LATENCY_MS = 50
 PASSWORD = "benchmark passphrase of some length"
-RESULTS = Path(__file__).parent / "results"
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
@@ -122,29 +118,7 @@ async def measure(system: System) -> dict[str, Any]:
 
 
 def main() -> None:
-    run_id = secrets.token_hex(4)
-    server = os.environ.get("POSTIFYS_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    database_url = with_database(server, f"postifys_bench_{run_id}")
-    prepare_database(database_url)
-    smtp_port = free_port()
-    smtp = start_smtp(Mailbox(), "127.0.0.1", smtp_port)
-    env = isolated_environment(
-        database_url=database_url, amqp_url=os.environ.get("POSTIFYS_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"),
-        smtp_url=f"smtp://127.0.0.1:{smtp_port}", prefix=f"postifys-bench-{run_id}",
-        extra={"POSTIFYS_RATE_LIMIT_PER_MINUTE": "10000000", "POSTIFYS_RATE_LIMIT_BURST": "100000",
-               "POSTIFYS_LOG_LEVEL": "WARNING", "POSTIFYS_WORKER_POLL_SECONDS": "0.2"})
-    system = System(env=env, log_dir=Path(tempfile.mkdtemp(prefix="postifys-bench-")))
-    try:
-        system.start_all(with_sandbox=True)
-        system.wait_ready(timeout=90)
-        results = asyncio.run(measure(system))
-    finally:
-        system.stop()
-        smtp.stop()
-        asyncio.run(drop_database(database_url))
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "publishing.json").write_text(json.dumps(results, indent=2))
-    print(json.dumps(results, indent=2))
+    run_and_report("publishing", measure, {"POSTIFYS_WORKER_POLL_SECONDS": "0.2"})
 
 
 if __name__ == "__main__":

@@ -6,34 +6,25 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import json
 import os
 import random
 import secrets
 import statistics
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import httpx
 
-from deploy.devmail import Mailbox, start_smtp
+from bench.harness import run_and_report
 from deploy.system import (
     System,
-    drop_database,
-    free_port,
-    isolated_environment,
-    prepare_database,
     resident_memory_kib,
-    with_database,
 )
 
 DURATION = float(os.environ.get("BENCH_SECONDS", "15"))
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "8"))
 PASSWORD = "benchmark passphrase of some length"
-RESULTS = Path(__file__).parent / "results"
 
 
 def address() -> str:
@@ -133,30 +124,7 @@ async def measure(system: System) -> dict[str, Any]:
 
 
 def main() -> None:
-    run_id = secrets.token_hex(4)
-    server = os.environ.get("POSTIFYS_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    database_url = with_database(server, f"postifys_bench_{run_id}")
-    prepare_database(database_url)
-    mailbox = Mailbox()
-    smtp_port = free_port()
-    smtp = start_smtp(mailbox, "127.0.0.1", smtp_port)
-    env = isolated_environment(
-        database_url=database_url, amqp_url=os.environ.get("POSTIFYS_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"),
-        smtp_url=f"smtp://127.0.0.1:{smtp_port}", prefix=f"postifys-bench-{run_id}",
-        extra={"POSTIFYS_RATE_LIMIT_PER_MINUTE": "10000000", "POSTIFYS_RATE_LIMIT_BURST": "100000",
-               "POSTIFYS_LOG_LEVEL": "WARNING"})
-    system = System(env=env, log_dir=Path(tempfile.mkdtemp(prefix="postifys-bench-")))
-    try:
-        system.start_all(with_sandbox=True)
-        system.wait_ready(timeout=90)
-        results = asyncio.run(measure(system))
-    finally:
-        system.stop()
-        smtp.stop()
-        asyncio.run(drop_database(database_url))
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "signin.json").write_text(json.dumps(results, indent=2))
-    print(json.dumps(results, indent=2))
+    run_and_report("signin", measure)
 
 
 if __name__ == "__main__":
