@@ -85,6 +85,12 @@ class Job:
     def cp(self) -> dict[str, Any]:
         return self.journal.checkpoint
 
+    def poll_delay(self) -> float:
+        """Polls back off as processing drags on: every poll_seconds at first, at most once a minute."""
+        started = self.cp.get("processing_since")
+        elapsed = (datetime.now(UTC) - datetime.fromisoformat(started)).total_seconds() if started else 0.0
+        return max(self.poll_seconds, min(60.0, elapsed / 5))
+
 
 def now_iso() -> str:
     return datetime.now(UTC).isoformat()
@@ -230,14 +236,15 @@ class FacebookFlow(GraphFlow):
                 "file_url": job.media[0].url, "description": job.caption, "title": job.settings.get("title", "")})
             crash_point("publish_after_send")
             await job.journal.save(step="video_sent", status=rules.PROCESSING,
-                                   ids={"video_id": str(answer.body["id"]), "intent": None},
+                                   ids={"video_id": str(answer.body["id"]), "intent": None,
+                                        "processing_since": now_iso()},
                                    response_code=str(answer.status))
         status = await self.call("GET", str(cp["video_id"]), params={"fields": "status"})
         video_status = ((status.body.get("status") or {}).get("video_status") or "").lower()
         if video_status == "error":
             return Failed("platform_rejected", "Facebook could not process this video.")
         if video_status not in ("ready", "upload_complete", "published"):
-            return Wait(job.poll_seconds, rules.PROCESSING, f"Facebook is processing the video ({video_status})")
+            return Wait(job.poll_delay(), rules.PROCESSING, f"Facebook is processing the video ({video_status})")
         return await self.finish(str(cp["video_id"]))
 
     async def finish(self, remote_id: str) -> Outcome:
@@ -268,7 +275,7 @@ class InstagramFlow(GraphFlow):
         status = await self.call("GET", str(cp["container_id"]), params={"fields": "status_code,status"})
         code = status.body.get("status_code")
         if code == "IN_PROGRESS":
-            return Wait(job.poll_seconds, rules.PROCESSING, "Instagram is processing the media")
+            return Wait(job.poll_delay(), rules.PROCESSING, "Instagram is processing the media")
         if code == "ERROR":
             return Failed("platform_rejected", f"Instagram could not use the media: {status.body.get('status')}")
         if code == "EXPIRED":
@@ -308,7 +315,7 @@ class InstagramFlow(GraphFlow):
         answer = await self.call("POST", f"{self.user}/media", data=data)
         crash_point("instagram_after_container_created")
         await job.journal.save(step="container_created", status=rules.PROCESSING,
-                               ids={"container_id": str(answer.body["id"])},
+                               ids={"container_id": str(answer.body["id"]), "processing_since": now_iso()},
                                request=f"POST /{self.user}/media ({form})", response_code=str(answer.status))
 
     async def publish(self) -> Outcome:
@@ -320,7 +327,7 @@ class InstagramFlow(GraphFlow):
             answer = await self.call("POST", f"{self.user}/media_publish", data={"creation_id": cp["container_id"]})
         except PlatformError as exc:
             if exc.code == 9007 or exc.subcode == 2207027:
-                return Wait(job.poll_seconds, rules.PROCESSING, "Instagram says the media is not ready yet")
+                return Wait(job.poll_delay(), rules.PROCESSING, "Instagram says the media is not ready yet")
             if exc.code == 9 and exc.subcode == 2207042:
                 return Wait(3600, rules.QUEUED, "the account's Instagram publishing quota for 24 hours is used up")
             raise
@@ -429,7 +436,7 @@ class TikTokFlow:
         if status == "FAILED":
             reason = str(data.get("fail_reason") or "unknown")
             return Failed("platform_rejected", FAIL_REASONS.get(reason, f"TikTok could not publish it ({reason})."))
-        return Wait(job.poll_seconds, rules.PROCESSING, f"TikTok is processing the post ({status})")
+        return Wait(job.poll_delay(), rules.PROCESSING, f"TikTok is processing the post ({status})")
 
     async def init(self) -> Outcome | None:
         job = self.job
@@ -468,7 +475,7 @@ class TikTokFlow:
         data = answer.body.get("data") or {}
         await job.journal.save(step="initialized", status=rules.PROCESSING,
                                ids={"publish_id": str(data["publish_id"]), "upload_url": data.get("upload_url"),
-                                    "intent": None}, response_code=str(answer.status))
+                                    "intent": None, "processing_since": now_iso()}, response_code=str(answer.status))
         crash_point("publish_after_answer")
         return None
 
