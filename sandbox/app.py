@@ -19,11 +19,13 @@ from sandbox import (
     media_host,
     tiktok,
     tiktok_publishing,
+    webhook_delivery,
 )
 from sandbox.errors import install_error_handlers
 from sandbox.fetch import MediaFetcher
 from sandbox.state import AppCredentials, SandboxState
 from sandbox.web import PlatformMiddleware
+from sandbox.webhook_delivery import WebhookSender
 from shared.settings import PostifysSettings
 from shared.web import RequestContextMiddleware
 
@@ -43,14 +45,18 @@ def credentials_from(settings: PostifysSettings) -> AppCredentials:
 
 
 def create_app(settings: PostifysSettings) -> FastAPI:
-    state = SandboxState(credentials_from(settings), public_url=settings.sandbox_url)
+    state = SandboxState(credentials_from(settings), public_url=settings.sandbox_url,
+                         webhook_base_url=settings.public_url)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.fetcher = MediaFetcher()
+        app.state.webhook_sender = sender = WebhookSender(state)
+        sender.start()
         try:
             yield
         finally:
+            await sender.aclose()
             await app.state.fetcher.aclose()
 
     app = FastAPI(title="Postifys platform sandbox", docs_url=None, redoc_url=None, openapi_url=None,
@@ -62,7 +68,8 @@ def create_app(settings: PostifysSettings) -> FastAPI:
                    instagram.login_router, instagram.graph_router, instagram_publishing.facebook_router,
                    instagram_publishing.instagram_router, graph_nodes.facebook_router, graph_nodes.instagram_router,
                    tiktok.oauth_router, tiktok.api_router, tiktok_publishing.api_router,
-                   tiktok_publishing.upload_router, media_host.router, inspection.router, control.router):
+                   tiktok_publishing.upload_router, media_host.router, inspection.router, control.router,
+                   webhook_delivery.router):
         app.include_router(router)
 
     @app.get("/healthz", include_in_schema=False)

@@ -21,6 +21,8 @@ from sandbox.state import (
     describe_instagram_account,
 )
 from sandbox.web import sandbox_state
+from sandbox.webhook_delivery import queue_tiktok
+from sandbox.webhooks import REASON_USER_DISCONNECTED
 
 router = APIRouter(prefix="/_sandbox")
 
@@ -140,6 +142,8 @@ async def revoke_token(request: Request, body: TokenIn) -> dict[str, Any] | JSON
     if token is None:
         return _unknown_token()
     revoked = state.revoke_tiktok_grant(token.subject) if token.platform == "tiktok" else state.revoke([token])
+    if token.platform == "tiktok" and revoked:
+        queue_tiktok(state, "authorization.removed", token.subject, {"reason": REASON_USER_DISCONNECTED})
     return {"revoked": [t.describe() for t in revoked]}
 
 

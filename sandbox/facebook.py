@@ -30,6 +30,7 @@ from sandbox.web import (
     sandbox_state,
     select_fields,
 )
+from sandbox.webhook_delivery import queue_permissions_revoked
 
 oauth_router = APIRouter(prefix="/facebook-graph")
 graph_router = APIRouter(prefix="/facebook-graph")
@@ -320,6 +321,7 @@ async def remove_app(node: str, request: Request) -> dict[str, Any]:
     caller = caller_token(state, request, params, USER_TOKENS)
     user = user_of(state, request, caller, node)
     state.revoke_facebook_user(user.id)
+    queue_permissions_revoked(state, user, caller.scopes)
     return {"success": True}
 
 

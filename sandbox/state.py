@@ -13,13 +13,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sandbox.facebook_content import PageContent
 from sandbox.faults import FaultBook
 from sandbox.instagram_content import InstagramContent
 from sandbox.ledger import Breach, Ledger
 from sandbox.tiktok_content import TikTokContent
+from sandbox.webhooks import WebhookBook
 
 Platform = Literal["facebook", "instagram", "tiktok"]
 TokenKind = Literal[
@@ -51,6 +52,7 @@ USAGE_WINDOW_SECONDS = 3600
 REQUEST_LOG_LIMIT = 10_000
 FIRST_GENERATED_ID = 9_000_001
 FIRST_GENERATED_OPEN_ID = 0x001001
+DEFAULT_WEBHOOK_BASE_URL = "http://127.0.0.1:8000"
 
 
 class SandboxSettings(BaseModel):
@@ -89,6 +91,21 @@ class SandboxSettings(BaseModel):
     tiktok_verified_url_prefixes: list[str] | None = None
     # How long the timeout and accept_then_stall faults hold a request.
     stall_seconds: float = Field(30.0, ge=0, le=600)
+    # Webhooks the sandbox sends to Postifys, signed as the platforms sign them. The URLs default to
+    # POSTIFYS_PUBLIC_URL's /webhooks/tiktok and /webhooks/meta (filled in by SandboxState).
+    webhooks_enabled: bool = True
+    tiktok_webhook_url: str = f"{DEFAULT_WEBHOOK_BASE_URL}/webhooks/tiktok"
+    meta_webhook_url: str = f"{DEFAULT_WEBHOOK_BASE_URL}/webhooks/meta"
+    # Delays between delivery attempts: a compressed version of TikTok's 72 h and Meta's 36 h retry schedules.
+    webhook_retry_seconds: list[float] = Field(default_factory=lambda: [1.0, 2.0, 4.0, 8.0, 16.0], max_length=50)
+    webhook_timeout_seconds: float = Field(5.0, gt=0, le=120)
+
+    @field_validator("webhook_retry_seconds")
+    @classmethod
+    def _delays_in_range(cls, delays: list[float]) -> list[float]:
+        if any(not 0 <= d <= 3600 for d in delays):
+            raise ValueError("every delay must be between 0 and 3600 seconds")
+        return delays
 
 
 @dataclass(frozen=True)
@@ -380,14 +397,22 @@ def seed(facebook: FacebookWorld, instagram: InstagramWorld, tiktok: TikTokWorld
 
 
 class SandboxState:
-    def __init__(self, credentials: AppCredentials, public_url: str, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, credentials: AppCredentials, public_url: str, clock: Callable[[], float] = time.time,
+                 webhook_base_url: str = DEFAULT_WEBHOOK_BASE_URL) -> None:
+        """`public_url` is the sandbox's own; `webhook_base_url` is Postifys' (POSTIFYS_PUBLIC_URL), where the
+        webhooks go by default."""
         self.credentials = credentials
         self.public_url = public_url.rstrip("/")
+        self.webhook_base_url = webhook_base_url.rstrip("/")
         self.now = clock
         self.reset()
 
+    def default_settings(self) -> SandboxSettings:
+        return SandboxSettings(tiktok_webhook_url=f"{self.webhook_base_url}/webhooks/tiktok",
+                               meta_webhook_url=f"{self.webhook_base_url}/webhooks/meta")
+
     def reset(self) -> None:
-        self.settings = SandboxSettings()
+        self.settings = self.default_settings()
         self.ids = IdSequence()
         self.facebook = FacebookWorld()
         self.instagram = InstagramWorld()
@@ -404,6 +429,7 @@ class SandboxState:
         self.pages_content = PageContent(self.ids.numeric, self.ledger)
         self.instagram_content = InstagramContent(self.ledger)
         self.tiktok_content = TikTokContent(self.ledger)
+        self.webhooks = WebhookBook()
 
     def picture_url(self, subject: str) -> str:
         return f"{self.public_url}/_sandbox/pictures/{subject}"

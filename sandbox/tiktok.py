@@ -10,6 +10,8 @@ from fastapi import APIRouter, Request
 from sandbox.errors import TikTokApiError, TikTokOAuthError, tiktok_envelope, tiktok_token_invalid
 from sandbox.state import CodeProblem, CodeRejected, SandboxState, TikTokCreator, Token, TokenRejected
 from sandbox.web import original_path, read_params, sandbox_state
+from sandbox.webhook_delivery import queue_tiktok
+from sandbox.webhooks import REASON_DEVELOPER_REVOKED
 
 oauth_router = APIRouter(prefix="/tiktok-api/v2/oauth")
 api_router = APIRouter(prefix="/tiktok-api/v2")
@@ -107,6 +109,7 @@ async def revoke(request: Request) -> dict[str, Any]:
     presented = state.tokens.get(params["token"])
     if presented is not None and presented.platform == "tiktok" and state.revoke_tiktok_grant(presented.subject):
         state.record_revocation("tiktok", presented.subject)
+        queue_tiktok(state, "authorization.removed", presented.subject, {"reason": REASON_DEVELOPER_REVOKED})
     return {}
 
 

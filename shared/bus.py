@@ -146,6 +146,14 @@ class Bus:
             await queue.bind(exchange, routing_key=event_type)
         await queue.consume(self._on_message)
 
+    def handler_for(self, event_type: str) -> Handler | None:
+        """Exact types first; a key ending in `.#` takes every type under that prefix (as it is bound)."""
+        handler = self.handlers.get(event_type)
+        if handler is None:
+            handler = next((h for key, h in self.handlers.items()
+                            if key.endswith(".#") and event_type.startswith(key[:-1])), None)
+        return handler
+
     async def close(self) -> None:
         if self._connector:
             self._connector.cancel()
@@ -179,7 +187,7 @@ class Bus:
             EVENTS_CONSUMED.labels(type=message.type or "unknown", outcome="unreadable").inc()
             await message.reject(requeue=False)
             return
-        handler = self.handlers.get(envelope.type)
+        handler = self.handler_for(envelope.type)
         if handler is None or self.sessionmaker is None or self.inbox is None:
             await message.ack()
             return

@@ -77,6 +77,17 @@ class AccountDisconnected(AccountEventData):
     """Sent when an account is disconnected; its tokens are destroyed."""
 
     type = "account.disconnected"
+    reason: str | None = None
+
+
+class PlatformWebhook(EventData):
+    """Sent for each event of a verified platform webhook. The envelope's type is
+    `webhook.<provider>.<event>`, e.g. `webhook.tiktok.post.publish.complete`."""
+
+    type = "webhook"
+    delivery_id: uuid.UUID
+    provider: str
+    event: dict[str, Any]
 
 
 class PostScheduled(EventData):
@@ -132,9 +143,10 @@ EVENT_TYPES: dict[str, type[EventData]] = {
 }
 
 
-def envelope_for(event: EventData, *, producer: str, correlation_id: str | None) -> Envelope:
+def envelope_for(event: EventData, *, producer: str, correlation_id: str | None,
+                 event_type: str | None = None) -> Envelope:
     return Envelope(
-        type=event.type,
+        type=event_type or event.type,
         version=event.version,
         producer=producer,
         correlation_id=correlation_id,
@@ -143,4 +155,5 @@ def envelope_for(event: EventData, *, producer: str, correlation_id: str | None)
 
 
 def parse_data(envelope: Envelope) -> EventData:
-    return EVENT_TYPES[envelope.type].model_validate(envelope.data)
+    model = PlatformWebhook if envelope.type.startswith("webhook.") else EVENT_TYPES[envelope.type]
+    return model.model_validate(envelope.data)

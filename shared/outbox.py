@@ -40,9 +40,9 @@ class Outbox:
         self.table = table
         self.producer = producer
 
-    async def add(self, session: AsyncSession, event: EventData) -> Envelope:
+    async def add(self, session: AsyncSession, event: EventData, event_type: str | None = None) -> Envelope:
         correlation_id = structlog.contextvars.get_contextvars().get("correlation_id")
-        envelope = envelope_for(event, producer=self.producer, correlation_id=correlation_id)
+        envelope = envelope_for(event, producer=self.producer, correlation_id=correlation_id, event_type=event_type)
         await session.execute(
             sa.insert(self.table).values(
                 event_id=envelope.event_id, type=envelope.type, payload=envelope.model_dump(mode="json")

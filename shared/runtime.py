@@ -29,7 +29,7 @@ from shared.logging import configure_logging
 from shared.migrations import current_revision, head_revision
 from shared.outbox import Inbox, Outbox
 from shared.settings import PostifysSettings, ServiceSettings
-from shared.web import create_http_app
+from shared.web import MAX_BODY_BYTES, create_http_app
 
 log = structlog.get_logger()
 
@@ -90,9 +90,11 @@ class ServiceRuntime:
             raise Forbidden("Internal endpoint.", code="internal_only")
 
 
-def create_service_app(runtime: ServiceRuntime, *, routers: list[APIRouter] | tuple[APIRouter, ...] = ()) -> FastAPI:
+def create_service_app(runtime: ServiceRuntime, *, routers: list[APIRouter] | tuple[APIRouter, ...] = (),
+                       max_body: int = MAX_BODY_BYTES) -> FastAPI:
     """A service's FastAPI app: health, metrics, the error shape, and its routers behind the internal secret."""
-    app = create_http_app(title=f"Postifys {runtime.service}", readiness=runtime.readiness, lifespan=runtime.lifespan)
+    app = create_http_app(title=f"Postifys {runtime.service}", readiness=runtime.readiness, lifespan=runtime.lifespan,
+                          max_body=max_body)
     for router in routers:
         app.include_router(router, dependencies=[Depends(runtime.require_internal)])
     app.state.runtime = runtime

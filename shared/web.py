@@ -181,7 +181,7 @@ def install_operational_routes(app: FastAPI, readiness: ReadinessCheck) -> None:
 
 
 def create_http_app(*, title: str, readiness: ReadinessCheck, lifespan: Any = None, docs: bool = True,
-                    middleware: tuple[type, ...] = ()) -> FastAPI:
+                    middleware: tuple[type, ...] = (), max_body: int = MAX_BODY_BYTES) -> FastAPI:
     """`middleware` runs inside the request context, so its answers carry a request id and are logged."""
     app = FastAPI(title=title, lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url="/openapi.json" if docs else None)
@@ -189,5 +189,5 @@ def create_http_app(*, title: str, readiness: ReadinessCheck, lifespan: Any = No
     install_operational_routes(app, readiness)
     for cls in middleware:
         app.add_middleware(cls)  # type: ignore[arg-type]
-    app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(RequestContextMiddleware, max_body=max_body)
     return app

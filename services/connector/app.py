@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from services.connector import tables
 from services.connector.api import build_routers
+from services.connector.handlers import webhook_handlers
 from services.connector.service import ConnectorService, build_providers
 from services.connector.settings import ConnectorSettings
 from services.connector.tokens import TokenStore
@@ -39,6 +40,7 @@ def create_app(settings: ConnectorSettings | None = None) -> FastAPI:
                              limits=httpx.Limits(max_connections=100, max_keepalive_connections=20))
     service = ConnectorService(runtime, settings, build_providers(http, settings),
                                TokenStore(Vault(settings.vault_keys.get_secret_value())))
+    runtime.bus.handlers = webhook_handlers(service)
     app = create_service_app(runtime, routers=build_routers(service))
 
     @contextlib.asynccontextmanager

@@ -231,13 +231,13 @@ class ConnectorService:
                 log.info("TikTok token refreshed", account_id=str(account_id))
                 return access.value, now + timedelta(seconds=access.expires_in or 0)
             if failure.token_invalid:
-                await self._mark_reauth(session, account, failure.message)
+                await self.mark_reauth(session, account, failure.message)
         assert failure is not None
         if failure.token_invalid:
             raise reauth_required(account)
         raise PlatformUnavailable(f"TikTok could not refresh the authorization: {failure.message}")
 
-    async def _mark_reauth(self, session: AsyncSession, account: Account, reason: str) -> None:
+    async def mark_reauth(self, session: AsyncSession, account: Account, reason: str) -> None:
         if account.status != rules.ACTIVE:
             return
         now = self.now()
@@ -291,7 +291,7 @@ class ConnectorService:
             account = await session.get_one(Account, account_id, with_for_update=True)
             account.checked_at = now
             if failure:
-                await self._mark_reauth(session, account, failure)
+                await self.mark_reauth(session, account, failure)
 
     async def _refresh_instagram_if_due(self, account: Account, token: str, issued_at: datetime,
                                         expires_at: datetime | None) -> None:

@@ -8,15 +8,16 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.publisher import rules
+from services.publisher import pipeline, rules
 from services.publisher.tables import Target, TargetEvent
-from services.publisher.worker import complete_post_if_done, record_auth
+from services.publisher.worker import complete_post_if_done, finish_target, record_auth
 from shared.bus import Handler
 from shared.events import (
     AccountConnected,
     AccountDisconnected,
     AccountReauthRequired,
     Envelope,
+    PlatformWebhook,
     PostTargetFailed,
 )
 from shared.runtime import ServiceRuntime
@@ -38,7 +39,8 @@ def event_handlers(runtime: ServiceRuntime, wake: Callable[[], None]) -> dict[st
         targets = (await session.scalars(sa.select(Target).where(
             Target.account_id == event.account_id, Target.status.in_([*rules.ACTIVE, rules.DRAFT]),
             Target.lease_owner.is_(None)).with_for_update(skip_locked=True))).all()
-        message = "The account was disconnected before this post went out."
+        message = "The account was disconnected before this post went out." + (
+            f" {event.reason}" if event.reason else "")
         for target in targets:
             target.status, target.error_class, target.error_message = rules.FAILED, "account_disconnected", message
             target.finished_at = target.updated_at = now
@@ -50,5 +52,37 @@ def event_handlers(runtime: ServiceRuntime, wake: Callable[[], None]) -> dict[st
                 platform=target.platform, error_class="account_disconnected", message=message))
             await complete_post_if_done(runtime, session, target.post_id, target.user_id)
 
+    async def tiktok_outcome(envelope: Envelope, session: AsyncSession) -> None:
+        """TikTok's word on a publish, usually before the next status poll. Final states are never undone,
+        so a late or repeated notice changes nothing."""
+        webhook = PlatformWebhook.model_validate(envelope.data)
+        content = webhook.event.get("content") or {}
+        publish_id = str(content.get("publish_id") or "")
+        event = str(webhook.event.get("event"))
+        target = await session.scalar(sa.select(Target).where(
+            Target.checkpoint["publish_id"].astext == publish_id, Target.platform == "tiktok").with_for_update())
+        if not publish_id or target is None or target.status in rules.FINAL:
+            return
+        now = datetime.now(UTC)
+        if event == "post.publish.failed":
+            reason = str(content.get("reason") or "unknown")
+            outcome: pipeline.Outcome = pipeline.Failed(
+                "platform_rejected", pipeline.FAIL_REASONS.get(reason, f"TikTok could not publish it ({reason})."))
+        elif event == "post.publish.inbox_delivered":
+            outcome = pipeline.Published(publish_id, None, note="Sent to the creator's TikTok inbox.")
+        else:
+            post_id = content.get("post_id")
+            username = target.checkpoint.get("creator_username")
+            outcome = pipeline.Published(str(post_id or publish_id), f"https://www.tiktok.com/@{username}/video/"
+                                         f"{post_id}" if post_id and username else None)
+        target.lease_owner = target.lease_expires_at = None
+        target.updated_at = now
+        session.add(TargetEvent(target_id=target.id, at=now, step="webhook", status=target.status,
+                                message=f"TikTok webhook {event}"))
+        await finish_target(runtime, session, target, outcome, now)
+
     return {AccountReauthRequired.type: pause_account, AccountConnected.type: resume_account,
-            AccountDisconnected.type: fail_account_targets}
+            AccountDisconnected.type: fail_account_targets,
+            **{f"webhook.tiktok.{name}": tiktok_outcome for name in (
+                "post.publish.complete", "post.publish.publicly_available", "post.publish.failed",
+                "post.publish.inbox_delivered")}}

@@ -44,6 +44,8 @@ class Target(Base):
         sa.Index("ix_targets_due", "next_attempt_at", postgresql_where=sa.text(
             "status IN ('scheduled', 'queued', 'publishing', 'processing', 'unknown')")),
         sa.Index(None, "account_id", "status"),
+        # TikTok webhooks name the publish_id only.
+        sa.Index("ix_targets_publish_id", sa.text("(checkpoint->>'publish_id')")),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)

@@ -247,33 +247,7 @@ class Worker:
                 if outcome.seconds <= 0:
                     self.wake.set()
                 return
-            await self.finish(session, target, outcome, now)
-
-    async def finish(self, session: AsyncSession, target: Target, outcome: pipeline.Outcome, now: datetime) -> None:
-        target.finished_at = now
-        target.next_attempt_at = None
-        event: Any
-        if isinstance(outcome, pipeline.Published):
-            target.status, target.remote_id, target.permalink = rules.PUBLISHED, outcome.remote_id, outcome.permalink
-            session.add(TargetEvent(target_id=target.id, at=now, step="published", status=rules.PUBLISHED,
-                                    platform_ids={"remote_id": outcome.remote_id}, message=outcome.note))
-            event = PostTargetPublished(post_id=target.post_id, target_id=target.id, user_id=target.user_id,
-                                        account_id=target.account_id, platform=target.platform,
-                                        remote_id=outcome.remote_id, permalink=outcome.permalink)
-            log.info("Target published", platform=target.platform, remote_id=outcome.remote_id)
-        else:
-            assert isinstance(outcome, pipeline.Failed)
-            target.status, target.error_class = rules.FAILED, outcome.error_class
-            target.error_message, target.needs_review = outcome.message[:2000], outcome.needs_review
-            session.add(TargetEvent(target_id=target.id, at=now, step="failed", status=rules.FAILED,
-                                    error_class=outcome.error_class, message=outcome.message[:2000]))
-            event = PostTargetFailed(post_id=target.post_id, target_id=target.id, user_id=target.user_id,
-                                     account_id=target.account_id, platform=target.platform,
-                                     error_class=outcome.error_class, message=outcome.message[:2000],
-                                     needs_review=outcome.needs_review)
-            log.warning("Target failed", platform=target.platform, error_class=outcome.error_class)
-        await self.runtime.outbox.add(session, event)
-        await complete_post_if_done(self.runtime, session, target.post_id, target.user_id)
+            await finish_target(self.runtime, session, target, outcome, now)
 
     async def pause(self, account_id: uuid.UUID) -> None:
         """The account's other targets wait for a reconnect instead of failing one after another."""
@@ -289,6 +263,34 @@ class Worker:
                 .on_conflict_do_update(index_elements=[AccountHold.account_id],
                                        set_={"reason": reason, "until": sa.func.greatest(AccountHold.until, until),
                                              "updated_at": now}))
+
+
+async def finish_target(runtime: ServiceRuntime, session: AsyncSession, target: Target, outcome: pipeline.Outcome,
+                        now: datetime) -> None:
+    target.finished_at = now
+    target.next_attempt_at = None
+    event: Any
+    if isinstance(outcome, pipeline.Published):
+        target.status, target.remote_id, target.permalink = rules.PUBLISHED, outcome.remote_id, outcome.permalink
+        session.add(TargetEvent(target_id=target.id, at=now, step="published", status=rules.PUBLISHED,
+                                platform_ids={"remote_id": outcome.remote_id}, message=outcome.note))
+        event = PostTargetPublished(post_id=target.post_id, target_id=target.id, user_id=target.user_id,
+                                    account_id=target.account_id, platform=target.platform,
+                                    remote_id=outcome.remote_id, permalink=outcome.permalink)
+        log.info("Target published", platform=target.platform, remote_id=outcome.remote_id)
+    else:
+        assert isinstance(outcome, pipeline.Failed)
+        target.status, target.error_class = rules.FAILED, outcome.error_class
+        target.error_message, target.needs_review = outcome.message[:2000], outcome.needs_review
+        session.add(TargetEvent(target_id=target.id, at=now, step="failed", status=rules.FAILED,
+                                error_class=outcome.error_class, message=outcome.message[:2000]))
+        event = PostTargetFailed(post_id=target.post_id, target_id=target.id, user_id=target.user_id,
+                                 account_id=target.account_id, platform=target.platform,
+                                 error_class=outcome.error_class, message=outcome.message[:2000],
+                                 needs_review=outcome.needs_review)
+        log.warning("Target failed", platform=target.platform, error_class=outcome.error_class)
+    await runtime.outbox.add(session, event)
+    await complete_post_if_done(runtime, session, target.post_id, target.user_id)
 
 
 async def record_auth(session: AsyncSession, account_id: uuid.UUID, *, reauth_required: bool,

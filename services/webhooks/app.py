@@ -3,10 +3,17 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.webhooks import tables
+from services.webhooks.api import build_routers
+from services.webhooks.service import WebhookService
 from services.webhooks.settings import WebhooksSettings
 from shared.runtime import ServiceRuntime, create_service_app
 
+# Meta batches up to 1,000 updates in one delivery.
+MAX_WEBHOOK_BODY = 1024 * 1024
+
 
 def create_app(settings: WebhooksSettings | None = None) -> FastAPI:
-    runtime = ServiceRuntime(settings or WebhooksSettings(), tables.Base.metadata)
-    return create_service_app(runtime)
+    settings = settings or WebhooksSettings()
+    runtime = ServiceRuntime(settings, tables.Base.metadata)
+    return create_service_app(runtime, routers=build_routers(WebhookService(runtime, settings)),
+                              max_body=MAX_WEBHOOK_BODY)

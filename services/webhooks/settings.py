@@ -7,3 +7,5 @@ from shared.settings import ServiceSettings
 
 class WebhooksSettings(ServiceSettings):
     service_name: ClassVar[str] = "webhooks"
+
+    tiktok_signature_tolerance_seconds: int = 300

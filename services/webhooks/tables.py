@@ -1,6 +1,12 @@
 from __future__ import annotations
 
-from sqlalchemy.orm import DeclarativeBase
+import uuid
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import INET, JSONB, UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import schema_metadata
 from shared.outbox import messaging_tables
@@ -11,3 +17,22 @@ class Base(DeclarativeBase):
 
 
 outbox, inbox = messaging_tables(Base.metadata)
+
+
+class Delivery(Base):
+    """Every webhook delivery that passed the signature check (and every one after it that was malformed),
+    stored before it is acknowledged."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (sa.UniqueConstraint("provider", "dedupe_key"), sa.Index(None, "received_at"))
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    provider: Mapped[str] = mapped_column(sa.Text)
+    dedupe_key: Mapped[str] = mapped_column(sa.Text)
+    received_at: Mapped[datetime] = mapped_column(sa.TIMESTAMP(timezone=True))
+    source_ip: Mapped[str | None] = mapped_column(INET)
+    headers: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    body: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    status: Mapped[str] = mapped_column(sa.Text)  # accepted | rejected
+    reason: Mapped[str | None] = mapped_column(sa.Text)
+    event_types: Mapped[list[str]] = mapped_column(JSONB)

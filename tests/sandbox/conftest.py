@@ -22,7 +22,9 @@ STARTUP_SECONDS = 30
 def sandbox_url() -> Iterator[str]:
     url = f"http://127.0.0.1:{free_port()}"
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("POSTIFYS_")},
-           "POSTIFYS_ENV": "test", "POSTIFYS_LOG_FORMAT": "json", "POSTIFYS_SANDBOX_URL": url}
+           "POSTIFYS_ENV": "test", "POSTIFYS_LOG_FORMAT": "json", "POSTIFYS_SANDBOX_URL": url,
+           # Webhooks go to POSTIFYS_PUBLIC_URL unless a test points them elsewhere: a port nothing listens on.
+           "POSTIFYS_PUBLIC_URL": "http://127.0.0.1:9"}
     log_path = Path(tempfile.mkdtemp(prefix="postifys-sandbox-")) / "sandbox.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen([sys.executable, "-m", "sandbox"], cwd=ROOT, env=env, stdout=log,

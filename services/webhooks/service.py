@@ -1,0 +1,96 @@
+"""Taking webhooks in: verify, store once, hand the events to the outbox, all before the 2xx goes back."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+import structlog
+from prometheus_client import Counter
+from sqlalchemy.dialects.postgresql import insert
+
+from services.webhooks import signatures
+from services.webhooks.settings import WebhooksSettings
+from services.webhooks.signatures import Event, Rejected
+from services.webhooks.tables import Delivery
+from shared.events import PlatformWebhook
+from shared.runtime import ServiceRuntime
+
+log = structlog.get_logger()
+
+DELIVERIES = Counter("postifys_webhook_deliveries_total", "Webhook deliveries", ["provider", "outcome", "reason"])
+KEPT_HEADERS = ("content-type", "user-agent", "x-hub-signature-256", "tiktok-signature")
+
+
+class WebhookService:
+    def __init__(self, runtime: ServiceRuntime, settings: WebhooksSettings,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.runtime = runtime
+        self.settings = settings
+        self.clock = clock
+
+    def verify(self, provider: str, body: bytes, headers: dict[str, str], source_ip: str | None) -> None:
+        try:
+            if provider == "meta":
+                signatures.verify_meta(self.settings.meta_app_secret.get_secret_value(), body,
+                                       headers.get("x-hub-signature-256"))
+            else:
+                signatures.verify_tiktok(self.settings.tiktok_client_secret.get_secret_value(), body,
+                                         headers.get("tiktok-signature"), self.clock(),
+                                         self.settings.tiktok_signature_tolerance_seconds)
+        except Rejected as exc:
+            DELIVERIES.labels(provider, "rejected", exc.reason).inc()
+            log.warning("Webhook refused", provider=provider, reason=exc.reason, source_ip=source_ip)
+            raise
+
+    async def accept(self, provider: str, body: bytes, headers: dict[str, str], source_ip: str | None) -> bool:
+        """Stores a verified delivery and its events; False when it was seen before."""
+        try:
+            events = signatures.meta_events(body) if provider == "meta" else [signatures.tiktok_event(body)]
+            problem = None
+        except Rejected as exc:
+            events, problem = [], exc
+        delivery_id = uuid.uuid4()
+        kept = {k: v[:512] for k, v in headers.items() if k in KEPT_HEADERS}
+        async with self.runtime.transaction() as session:
+            stored = await session.execute(insert(Delivery).values(
+                id=delivery_id, provider=provider, dedupe_key=signatures.dedupe_key(provider, body),
+                received_at=datetime.now(UTC), source_ip=source_ip, headers=kept, body=body,
+                status="rejected" if problem else "accepted", reason=problem.reason if problem else None,
+                event_types=[e.type for e in events]).on_conflict_do_nothing().returning(Delivery.id))
+            first_time = stored.first() is not None
+            if first_time:
+                for event in events:
+                    await self.emit(session, delivery_id, provider, event)
+        if problem:
+            DELIVERIES.labels(provider, "rejected", problem.reason).inc()
+            log.warning("Webhook stored as rejected", provider=provider, reason=problem.reason, source_ip=source_ip)
+            raise problem
+        DELIVERIES.labels(provider, "accepted" if first_time else "duplicate", "").inc()
+        return first_time
+
+    async def emit(self, session: object, delivery_id: uuid.UUID, provider: str, event: Event) -> None:
+        await self.runtime.outbox.add(session, PlatformWebhook(  # type: ignore[arg-type]
+            delivery_id=delivery_id, provider=provider, event=event.data), event_type=event.type)
+
+    async def recent(self, status: str | None, limit: int) -> list[Delivery]:
+        query = sa.select(Delivery).order_by(Delivery.received_at.desc()).limit(limit)
+        if status:
+            query = query.where(Delivery.status == status)
+        async with self.runtime.sessionmaker() as session:
+            return list((await session.scalars(query)).all())
+
+    async def replay(self, delivery_id: uuid.UUID) -> int:
+        """Sends a stored delivery's events again (consumers apply them idempotently)."""
+        async with self.runtime.transaction() as session:
+            delivery = await session.get(Delivery, delivery_id)
+            if delivery is None or delivery.status != "accepted":
+                return 0
+            events = signatures.meta_events(delivery.body) if delivery.provider == "meta" \
+                else [signatures.tiktok_event(delivery.body)]
+            for event in events:
+                await self.emit(session, delivery.id, delivery.provider, event)
+        return len(events)

@@ -1,0 +1,131 @@
+"""Webhooks through the gateway: verified, stored once, acknowledged without the broker, acted on."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import time
+
+import asyncpg
+import httpx
+
+from shared.settings import PostifysSettings
+from tests.e2e.test_messaging import rabbitmqctl
+from tests.support import Stack, wait_for
+
+DEFAULTS = PostifysSettings()
+META_SECRET = DEFAULTS.meta_app_secret.get_secret_value()
+TIKTOK_SECRET = DEFAULTS.tiktok_client_secret.get_secret_value()
+
+
+def meta_request(payload: dict) -> tuple[bytes, dict[str, str]]:
+    body = json.dumps(payload).encode()
+    signature = hmac.new(META_SECRET.encode(), body, hashlib.sha256).hexdigest()
+    return body, {"content-type": "application/json", "x-hub-signature-256": f"sha256={signature}"}
+
+
+def tiktok_request(event: str, content: dict, *, t: int | None = None, openid: str = "-000abc",
+                   create_time: int = 1790000000) -> tuple[bytes, dict[str, str]]:
+    body = json.dumps({"client_key": DEFAULTS.tiktok_client_key, "event": event, "create_time": create_time,
+                       "user_openid": openid, "content": json.dumps(content)}).encode()
+    t = int(time.time()) if t is None else t
+    signature = hmac.new(TIKTOK_SECRET.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+    return body, {"content-type": "application/json", "tiktok-signature": f"t={t},s={signature}"}
+
+
+FEED = {"object": "page", "entry": [{"id": "1029", "time": 1790000000, "changes": [
+    {"field": "feed", "value": {"item": "status", "verb": "add", "post_id": "1029_1", "message": "Grüße"}}]}]}
+
+
+async def test_signed_deliveries_are_accepted_and_everything_else_refused(client: httpx.AsyncClient,
+                                                                          db: asyncpg.Connection) -> None:
+    body, headers = meta_request(FEED)
+    assert (await client.post("/webhooks/meta", content=body, headers=headers)).status_code == 200
+    tiktok_body, tiktok_headers = tiktok_request("post.publish.complete", {"publish_id": "v_pub_url~none"})
+    assert (await client.post("/webhooks/tiktok", content=tiktok_body, headers=tiktok_headers)).status_code == 200
+
+    tampered = body.replace(b"1029_1", b"1029_2")
+    reserialized = json.dumps(json.loads(body), indent=1).encode()
+    bad_meta = [(tampered, headers), (reserialized, headers), (body, {"content-type": "application/json"}),
+                (body, {**headers, "x-hub-signature-256": "sha256=zz"}),
+                (body, {**headers, "x-hub-signature-256": headers["x-hub-signature-256"][:-1]})]
+    for content, hdrs in bad_meta:
+        refused = await client.post("/webhooks/meta", content=content, headers=hdrs)
+        assert refused.status_code == 401, refused.text
+    now = int(time.time())
+    for t in (now - 301, now + 301):
+        stale_body, stale_headers = tiktok_request("post.publish.complete", {"publish_id": "x"}, t=t)
+        assert (await client.post("/webhooks/tiktok", content=stale_body, headers=stale_headers)).status_code == 401
+    wrong = tiktok_headers["tiktok-signature"].replace("s=", "s=0", 1)[:-1]
+    assert (await client.post("/webhooks/tiktok", content=tiktok_body,
+                              headers={**tiktok_headers, "tiktok-signature": wrong})).status_code == 401
+
+    unsigned_garbage = b"{not json"
+    signature = hmac.new(META_SECRET.encode(), unsigned_garbage, hashlib.sha256).hexdigest()
+    malformed = await client.post("/webhooks/meta", content=unsigned_garbage, headers={
+        "content-type": "application/json", "x-hub-signature-256": f"sha256={signature}"})
+    assert malformed.status_code == 400
+    stored = await db.fetchrow("SELECT status, reason FROM webhooks.deliveries WHERE body = $1", unsigned_garbage)
+    assert stored["status"] == "rejected"
+    assert stored["reason"] == "body is not JSON"
+
+
+async def test_the_meta_handshake_needs_the_right_token(client: httpx.AsyncClient) -> None:
+    token = DEFAULTS.meta_webhook_verify_token.get_secret_value()
+    ok = await client.get("/webhooks/meta", params={"hub.mode": "subscribe", "hub.verify_token": token,
+                                                     "hub.challenge": "1158201444"})
+    assert ok.status_code == 200
+    assert ok.text == "1158201444"
+    wrong = await client.get("/webhooks/meta", params={"hub.mode": "subscribe", "hub.verify_token": "nope",
+                                                        "hub.challenge": "1"})
+    assert wrong.status_code == 403
+
+
+async def test_the_same_event_five_times_at_once_and_again_later_is_stored_and_applied_once(
+        client: httpx.AsyncClient, db: asyncpg.Connection) -> None:
+    content = {"publish_id": f"v_pub_url~dup-{time.time_ns()}"}
+    body, headers = tiktok_request("post.publish.failed", content)
+    answers = await asyncio.gather(*(client.post("/webhooks/tiktok", content=body, headers=headers)
+                                     for _ in range(5)))
+    assert [a.status_code for a in answers] == [200] * 5
+    assert sorted(a.json()["status"] for a in answers) == ["accepted"] + ["duplicate"] * 4
+    later_body, later_headers = tiktok_request("post.publish.failed", content, t=int(time.time()) + 60)
+    later = await client.post("/webhooks/tiktok", content=later_body, headers=later_headers)
+    assert later.json()["status"] == "duplicate"
+    assert await db.fetchval("SELECT count(*) FROM webhooks.deliveries WHERE convert_from(body, 'UTF8') LIKE $1",
+                             f"%{content['publish_id']}%") == 1
+
+    async def applied_once() -> bool:
+        return await db.fetchval("SELECT count(*) FROM publisher.inbox WHERE type = 'webhook.tiktok.post.publish."
+                                 "failed'") >= 1
+    await wait_for(applied_once, message="the publisher to take the event")
+
+
+async def test_webhooks_are_accepted_while_rabbitmq_is_down_and_all_flow_out_after(
+        stack: Stack, db: asyncpg.Connection, new_client) -> None:
+    count = 1000
+    before = await db.fetchval("SELECT count(*) FROM publisher.inbox WHERE type = 'webhook.tiktok.post.publish."
+                               "complete'")
+    rabbitmqctl("stop_app")
+    try:
+        async with new_client() as http:
+            async def send(i: int) -> int:
+                body, headers = tiktok_request("post.publish.complete", {"publish_id": f"v_pub_url~down-{i}"},
+                                               create_time=1790000000 + i, openid=f"outage-{time.time_ns()}")
+                return (await http.post("/webhooks/tiktok", content=body, headers=headers)).status_code
+            statuses = []
+            for chunk in range(0, count, 50):
+                statuses += await asyncio.gather(*(send(i) for i in range(chunk, chunk + 50)))
+        assert statuses == [200] * count
+    finally:
+        rabbitmqctl("start_app")
+        rabbitmqctl("await_startup")
+
+    async def all_applied() -> bool:
+        now = await db.fetchval("SELECT count(*) FROM publisher.inbox WHERE type = 'webhook.tiktok.post.publish."
+                                "complete'")
+        return now - before == count
+    await wait_for(all_applied, timeout=120, interval=0.5, message="every webhook to reach the publisher once")
+    assert await db.fetchval("SELECT count(*) FROM webhooks.outbox") == 0
