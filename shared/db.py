@@ -31,6 +31,8 @@ def make_engine(url: str, *, service: str, pool_size: int = 10) -> AsyncEngine:
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
+        # Statement parameters (emails, hashes) would otherwise appear in error messages and so in logs.
+        hide_parameters=True,
         connect_args={"server_settings": {"application_name": f"postifys-{service}"}, "timeout": 5},
     )
 

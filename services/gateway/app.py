@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import httpx
 import structlog
@@ -20,7 +20,7 @@ from services.gateway.ratelimit import RateLimiter
 from services.gateway.routing import CROSS_SITE_ALLOWED, SERVICES, needs_session, service_for, service_url
 from services.gateway.security import client_address, is_cross_site
 from services.gateway.settings import GatewaySettings
-from shared.errors import error_body
+from shared.errors import PostifysError, error_body
 from shared.internal import (
     CLIENT_IP_HEADER,
     EMAIL_VERIFIED_HEADER,
@@ -33,6 +33,12 @@ from shared.internal import (
 from shared.web import create_http_app
 
 log = structlog.get_logger()
+
+
+class IdentityUnavailable(PostifysError):
+    status_code = 503
+    code = "service_unavailable"
+    message = "Signing in is unavailable for a moment. Try again shortly."
 STATIC = Path(__file__).parent / "static"
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
                         "proxy-authorization", "proxy-authenticate", "host", "content-length", "cookie",
@@ -107,8 +113,11 @@ def create_app(given: GatewaySettings | None = None) -> FastAPI:
         token = request.cookies.get(settings.session_cookie_name)
         if not token or len(token) > 256:
             return None
-        response = await client().post(f"{settings.identity_url}/internal/sessions/resolve", json={"token": token},
-                                       headers={REQUEST_ID_HEADER: request.state.request_id})
+        try:
+            response = await client().post(f"{settings.identity_url}/internal/sessions/resolve",
+                                           json={"token": token}, headers={REQUEST_ID_HEADER: request.state.request_id})
+        except httpx.HTTPError:
+            raise IdentityUnavailable() from None
         return response.json() if response.status_code == 200 else None
 
     async def forward(request: Request, service: str) -> Response:
@@ -200,6 +209,10 @@ def create_app(given: GatewaySettings | None = None) -> FastAPI:
     @app.api_route("/{path:path}", methods=["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"],
                    include_in_schema=False)
     async def route(request: Request, path: str) -> Response:
+        # Dot segments would be resolved on the way out and could climb into a service's /internal routes.
+        segments = unquote(request.url.path).split("/")
+        if any(s in (".", "..") for s in segments) or "internal" in segments[:2]:
+            return JSONResponse(error_body("bad_request", "The request path is not allowed."), status_code=400)
         service = service_for(request.url.path)
         if service is None:
             return JSONResponse(error_body("not_found", "Not found."), status_code=404)

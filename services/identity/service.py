@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.identity import tables as t
@@ -96,8 +97,12 @@ class IdentityService:
                 return uuid.uuid4()
             user = t.User(id=uuid.uuid4(), name=name.strip(), email=email, password_hash=password_hash,
                           created_at=now, password_changed_at=now)
-            session.add(user)
-            await session.flush()
+            inserted = await session.execute(
+                insert(t.User).values(id=user.id, name=user.name, email=email, password_hash=password_hash,
+                                      created_at=now, password_changed_at=now)
+                .on_conflict_do_nothing(index_elements=[t.User.email]).returning(t.User.id))
+            if inserted.first() is None:
+                return uuid.uuid4()  # a concurrent sign-up with this email won; same answer as above
             token = await self._issue_email_token(session, user, VERIFY)
             await self.runtime.outbox.add(session, UserRegistered(user_id=user.id))
         self._mail_verification(user, token)
@@ -129,20 +134,24 @@ class IdentityService:
         email = email.strip().lower()
         key = email_key(email)
         now = self.now()
-        async with self.runtime.transaction() as session:
+        # Read, then verify outside any transaction (argon2 takes tens of milliseconds), then write.
+        async with self.runtime.sessionmaker() as session:
             user = await session.scalar(sa.select(t.User).where(t.User.email == email))
             ip_failures = await self._failures(session, t.SignInAttempt.ip == client.ip, now - HOUR) \
                 if client.ip else 0
             # A completed reset starts the count afresh: the lock never outlives the owner's proof.
             since = max(now - HOUR, user.password_changed_at) if user else now - HOUR
             account_failures = await self._failures(session, t.SignInAttempt.email_key == key, since)
-            if ip_failures >= self.settings.failed_sign_ins_per_ip_per_hour \
-                    or account_failures >= self.settings.failed_sign_ins_per_account_per_hour:
+        throttled = ip_failures >= self.settings.failed_sign_ins_per_ip_per_hour \
+            or account_failures >= self.settings.failed_sign_ins_per_account_per_hour
+        verified = not throttled and await self.hasher.verify_async(user.password_hash if user else None, password)
+        async with self.runtime.transaction() as session:
+            if throttled:
                 self._audit(session, now, user, key, client, "throttled")
                 failure: Exception | None = TooManyRequests(
                     "Too many failed sign-ins. Try again in an hour, or reset your password.",
                     code="too_many_attempts", headers={"Retry-After": "3600"})
-            elif not await self.hasher.verify_async(user.password_hash if user else None, password) or user is None:
+            elif not verified or user is None:
                 self._audit(session, now, user, key, client, "failed")
                 failure = invalid_credentials()
             else:
@@ -150,10 +159,10 @@ class IdentityService:
         if failure is not None:
             raise failure
         assert user is not None
+        rehashed = await self.hasher.hash_async(password) if self.hasher.needs_rehash(user.password_hash) else None
         async with self.runtime.transaction() as session:
-            if self.hasher.needs_rehash(user.password_hash):
-                await session.execute(sa.update(t.User).where(t.User.id == user.id)
-                                      .values(password_hash=await self.hasher.hash_async(password)))
+            if rehashed:
+                await session.execute(sa.update(t.User).where(t.User.id == user.id).values(password_hash=rehashed))
             self._audit(session, now, user, key, client, "succeeded")
             token = await self._open_session(session, user, client)
         return SignedIn(user=user, token=token, max_age=self.settings.session_absolute_lifetime_seconds)

@@ -39,9 +39,16 @@ class ConnectorClient:
                                             headers=headers)
         except httpx.HTTPError:
             raise ConnectorUnavailable() from None
+        return self._read(response)
+
+    @staticmethod
+    def _read(response: httpx.Response) -> dict[str, Any]:
         if response.status_code >= 500:
             raise ConnectorUnavailable()
-        body = response.json()
+        try:
+            body = response.json()
+        except ValueError:
+            raise ConnectorUnavailable() from None
         if response.status_code >= 400:
             error = body.get("error") or {}
             raise AccountUnusable(str(error.get("code")), str(error.get("message")))
@@ -53,8 +60,9 @@ class ConnectorClient:
     async def access_token(self, user_id: uuid.UUID, account_id: uuid.UUID) -> str:
         return str((await self._post(f"/internal/accounts/{account_id}/access-token", user_id))["access_token"])
 
-    async def token_rejected(self, user_id: uuid.UUID, account_id: uuid.UUID) -> None:
-        await self._post(f"/internal/accounts/{account_id}/token-rejected", user_id)
+    async def token_rejected(self, user_id: uuid.UUID, account_id: uuid.UUID) -> str:
+        """Asks the connector to check the account; answers its status after the check."""
+        return str((await self._post(f"/internal/accounts/{account_id}/token-rejected", user_id))["status"])
 
     async def publishing_options(self, user_id: uuid.UUID, account_id: uuid.UUID) -> dict[str, Any]:
         try:
@@ -62,8 +70,4 @@ class ConnectorClient:
                                            headers={**self.headers, USER_HEADER: str(user_id)})
         except httpx.HTTPError:
             raise ConnectorUnavailable() from None
-        body = response.json()
-        if response.status_code >= 400:
-            error = body.get("error") or {}
-            raise AccountUnusable(str(error.get("code")), str(error.get("message")))
-        return body  # type: ignore[no-any-return]
+        return self._read(response)

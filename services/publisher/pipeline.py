@@ -7,11 +7,14 @@ TikTok offers no way to find a post by its content, so an init left without an a
 
 from __future__ import annotations
 
+import asyncio
+import ipaddress
 import json
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -80,6 +83,7 @@ class Job:
     verified_prefixes: list[str] = field(default_factory=list)
     daily_cap: int = 15
     poll_seconds: float = 2.0
+    allow_private_media: bool = False
 
     @property
     def cp(self) -> dict[str, Any]:
@@ -451,7 +455,7 @@ class TikTokFlow:
         if await job.journal.published_in_last_day() >= job.daily_cap:
             return Wait(3600, rules.QUEUED, f"keeping under TikTok's daily cap of {job.daily_cap} posts per creator")
         if self.needs_upload() and not job.cp.get("video_size"):
-            self.content = await fetch_media(job.http, job.media[0].url)
+            self.content = await fetch_media(job.http, job.media[0].url, allow_private=job.allow_private_media)
             await job.journal.save(step="media_fetched", status=rules.PUBLISHING,
                                    ids={"video_size": len(self.content)})
         path, body = self.init_request()
@@ -465,7 +469,9 @@ class TikTokFlow:
             answer = await platform_http.tiktok(job.http, "POST", f"{self.api}{path}", json=body,
                                                 headers={"Authorization": f"Bearer {job.token}"})
         except PlatformError as exc:
-            if exc.status is not None:  # a definite answer: nothing was created
+            # TikTok's own error envelope is a definite answer: nothing was created. A bare 5xx from something
+            # in between is not, and neither is no answer at all.
+            if exc.status is not None and (exc.status < 500 or exc.code == "internal_error"):
                 await job.journal.save(step="init_refused", status=rules.QUEUED, ids={"intent": None},
                                        response_code=str(exc.code), message=exc.message)
                 if exc.code == "unaudited_client_can_only_post_to_private_accounts":
@@ -515,7 +521,8 @@ class TikTokFlow:
 
     async def upload(self) -> None:
         job, cp = self.job, self.job.cp
-        content = self.content or await fetch_media(job.http, job.media[0].url)
+        content = self.content or await fetch_media(job.http, job.media[0].url,
+                                                   allow_private=job.allow_private_media)
         plan = chunking(len(content))
         size, chunk = len(content), plan["chunk_size"]
         for index in range(plan["total_chunk_count"]):
@@ -534,17 +541,42 @@ class TikTokFlow:
 
 def chunking(size: int) -> dict[str, int]:
     """TikTok's FILE_UPLOAD rules: under 5 MB one chunk; otherwise 10 MB chunks, the last one taking the rest."""
-    if size < MIN_CHUNK:
+    if size < CHUNK:
         return {"video_size": size, "chunk_size": size, "total_chunk_count": 1}
     return {"video_size": size, "chunk_size": CHUNK, "total_chunk_count": max(1, math.floor(size / CHUNK))}
 
 
-async def fetch_media(http: httpx.AsyncClient, url: str) -> bytes:
+MAX_UPLOAD_BYTES = 256 * 1024 * 1024
+
+
+async def fetch_media(http: httpx.AsyncClient, url: str, *, allow_private: bool = False) -> bytes:
+    """Downloads a user's video to upload it to TikTok: public addresses only (no reaching into our own
+    network), no redirects, and no more than MAX_UPLOAD_BYTES."""
+    if not allow_private:
+        await ensure_public(url)
     try:
-        response = await http.get(url, follow_redirects=True)
+        async with http.stream("GET", url, follow_redirects=False) as response:
+            if response.status_code != 200:
+                raise PlatformError("tiktok", f"The video URL answered HTTP {response.status_code}.", status=400)
+            chunks, size = [], 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > MAX_UPLOAD_BYTES:
+                    raise PlatformError("tiktok", "The video is larger than Postifys uploads (256 MB).", status=400)
+                chunks.append(chunk)
+            return b"".join(chunks)
     except httpx.HTTPError as exc:
         raise PlatformError("tiktok", f"The video could not be downloaded ({type(exc).__name__}).", transient=True,
                             sent=False) from None
-    if response.status_code != 200:
-        raise PlatformError("tiktok", f"The video URL answered HTTP {response.status_code}.", status=400)
-    return response.content
+
+
+async def ensure_public(url: str) -> None:
+    parts = urlsplit(url)
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(parts.hostname or "", parts.port or 443)
+    except OSError:
+        raise PlatformError("tiktok", "The video URL's host does not resolve.", status=400) from None
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if not address.is_global:
+            raise PlatformError("tiktok", "The video URL points to a private address.", status=400)

@@ -57,6 +57,8 @@ def due_time(scheduled_at: datetime | None, timezone: str | None, now: datetime)
     if scheduled_at is None:
         return now
     if scheduled_at.tzinfo is None:
+        if not valid_zone(timezone or "UTC"):
+            raise ValueError(f"{timezone} is not an IANA time zone name.")
         zone = ZoneInfo(timezone or "UTC")
         local = scheduled_at.replace(tzinfo=zone, fold=0)
         round_trip = local.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
@@ -69,9 +71,29 @@ def due_time(scheduled_at: datetime | None, timezone: str | None, now: datetime)
 def valid_zone(name: str) -> bool:
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, KeyError):
         return False
     return True
+
+
+SETTING_TYPES: dict[str, type] = {
+    "title": str, "link": str, "media_type": str, "privacy_level": str, "post_mode": str, "cover_url": str,
+    "thumb_offset": int, "video_cover_timestamp_ms": int, "photo_cover_index": int,
+    **dict.fromkeys(("share_to_feed", "allow_comment", "allow_duet", "allow_stitch", "brand_content_toggle",
+                     "brand_organic_toggle", "is_aigc", "auto_add_music"), bool),
+}
+
+
+def check_setting_types(p: Problems, i: int, account: str, settings: dict[str, Any]) -> None:
+    """Settings that reach a platform as numbers, flags or text must be numbers, flags or text."""
+    for key, value in settings.items():
+        expected = SETTING_TYPES.get(key)
+        if expected is None:
+            p.add("unknown_setting", f"{key} is not a known setting.", target=i, account_id=account)
+        elif expected is int and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+            p.add("setting_type", f"{key} must be a whole number, 0 or more.", target=i, account_id=account)
+        elif expected is not int and not isinstance(value, expected):
+            p.add("setting_type", f"{key} must be {expected.__name__}.", target=i, account_id=account)
 
 
 def facebook_format(media: list[Media]) -> str:

@@ -92,6 +92,7 @@ class PostService:
                 rules.check_instagram(problems, index, tag, draft.caption, draft.media, settings)
             else:
                 rules.check_facebook(problems, index, tag, draft.caption, draft.media, settings)
+            rules.check_setting_types(problems, index, tag, settings)
             checked.append(CheckedTarget(account_id, settings, account))
         if problems:
             raise Unprocessable("Some targets cannot take this post.", code="post_invalid", details=problems.items)

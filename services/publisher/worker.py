@@ -30,6 +30,7 @@ from shared.runtime import ServiceRuntime
 log = structlog.get_logger()
 
 USAGE_SLOW, USAGE_STOP = 80.0, 95.0
+MAX_INTERNAL_ERRORS = 10
 RECONNECT = "Reconnect this account: the platform no longer accepts Postifys' authorization."
 
 
@@ -182,8 +183,9 @@ class Worker:
             raise LeaseLost()
         if target.status in rules.FINAL:
             return pipeline.Published(target.remote_id or "", target.permalink)
-        if target.status == rules.PROCESSING and target.due_at and \
-                self.now() - target.due_at > timedelta(minutes=self.settings.max_processing_minutes):
+        processing_since = target.checkpoint.get("processing_since")
+        if target.status == rules.PROCESSING and processing_since and self.now() - datetime.fromisoformat(
+                processing_since) > timedelta(minutes=self.settings.max_processing_minutes):
             return pipeline.Failed("timeout", "The platform kept this post waiting for too long; it was given up.")
         try:
             token = await self.connector.access_token(target.user_id, target.account_id)
@@ -200,7 +202,8 @@ class Worker:
             media=[rules.Media(**m) for m in post.media], token=token,
             journal=TargetJournal(self, target.id, target.account_id, dict(target.checkpoint)), http=self.http,
             urls=self.urls, verified_prefixes=self.settings.tiktok_verified_url_prefixes,
-            daily_cap=self.settings.tiktok_daily_post_cap, poll_seconds=self.settings.processing_poll_seconds)
+            daily_cap=self.settings.tiktok_daily_post_cap, poll_seconds=self.settings.processing_poll_seconds,
+            allow_private_media=not self.settings.is_production)
         try:
             return await pipeline.run(job)
         except PlatformError as exc:
@@ -212,8 +215,14 @@ class Worker:
         log.warning("Platform refused a step", verdict=verdict, platform_code=exc.code, subcode=exc.subcode,
                     http_status=exc.status, platform_message=exc.message[:300])
         if verdict == rules.REAUTH:
-            with contextlib.suppress(Exception):
-                await self.connector.token_rejected(target.user_id, target.account_id)
+            try:
+                status = await self.connector.token_rejected(target.user_id, target.account_id)
+            except (AccountUnusable, ConnectorUnavailable):
+                status = "unknown"
+            if status != "reauth_required":
+                # The connector finds the authorization still good: a passing refusal, try again later.
+                return pipeline.Wait(rules.backoff(target.attempts + 1).total_seconds(), rules.QUEUED,
+                                     f"temporary: the platform refused the token once ({exc.message})")
             await self.pause(target.account_id)
             return pipeline.Failed("reconnect_required", RECONNECT)
         if verdict == rules.RATE_LIMITED:
@@ -237,6 +246,9 @@ class Worker:
             if target.lease_owner != self.name or target.status in rules.FINAL:
                 return
             target.lease_owner, target.lease_expires_at, target.updated_at = None, None, now
+            if isinstance(outcome, pipeline.Wait) and count_attempt and target.attempts + 1 >= MAX_INTERNAL_ERRORS:
+                outcome = pipeline.Failed("internal_error", "Postifys kept failing to process this target; it has "
+                                          "been stopped and logged. Retry it once the problem is fixed.")
             if isinstance(outcome, pipeline.Wait):
                 if count_attempt or "temporary" in outcome.reason:
                     target.attempts += 1
@@ -304,6 +316,8 @@ async def record_auth(session: AsyncSession, account_id: uuid.UUID, *, reauth_re
 
 async def complete_post_if_done(runtime: ServiceRuntime, session: AsyncSession, post_id: uuid.UUID,
                                 user_id: uuid.UUID) -> None:
+    # Serialises the last targets of a post finishing at once, so exactly one of them sees all final.
+    await session.execute(sa.select(Post.id).where(Post.id == post_id).with_for_update())
     statuses = (await session.scalars(sa.select(Target.status).where(Target.post_id == post_id))).all()
     if statuses and all(s in rules.FINAL for s in statuses):
         await runtime.outbox.add(session, PostCompleted(

@@ -184,3 +184,15 @@ async def test_gateway_strips_identity_headers_sent_by_clients(client: httpx.Asy
     response = await client.get("/api/v1/me", headers={"x-postifys-user-id": user["id"],
                                                        "x-postifys-internal": "guess"})
     assert response.status_code == 401
+
+
+@pytest.mark.parametrize("path", [
+    "/api/v1/accounts/%2e%2e/%2e%2e/%2e%2e/internal/accounts/x/access-token",
+    "/webhooks/%2E%2E/internal/deliveries",
+    "/api/v1/posts/./../../internal/x",
+    "/internal/sessions/resolve",
+])
+async def test_no_path_reaches_a_services_internal_routes(client: httpx.AsyncClient, path: str) -> None:
+    answer = await client.post(path, json={"user_id": "00000000-0000-0000-0000-000000000000", "token": "x"})
+    assert answer.status_code in (400, 404), answer.text
+    assert "access_token" not in answer.text
