@@ -61,9 +61,20 @@ def event_handlers(runtime: ServiceRuntime, wake: Callable[[], None]) -> dict[st
         event = str(webhook.event.get("event"))
         target = await session.scalar(sa.select(Target).where(
             Target.checkpoint["publish_id"].astext == publish_id, Target.platform == "tiktok").with_for_update())
-        if not publish_id or target is None or target.status in rules.FINAL:
+        if not publish_id or target is None:
             return
         now = datetime.now(UTC)
+        post_id = content.get("post_id")
+        if target.status == rules.PUBLISHED and event == "post.publish.publicly_available" and post_id:
+            # The public id only exists once moderation is through; it names the post better than publish_id.
+            username = target.checkpoint.get("creator_username")
+            target.remote_id = str(post_id)
+            target.permalink = f"https://www.tiktok.com/@{username}/video/{post_id}" if username else None
+            session.add(TargetEvent(target_id=target.id, at=now, step="webhook", status=target.status,
+                                    platform_ids={"post_id": str(post_id)}, message="Publicly available on TikTok."))
+            return
+        if target.status in rules.FINAL:
+            return
         if event == "post.publish.failed":
             reason = str(content.get("reason") or "unknown")
             outcome: pipeline.Outcome = pipeline.Failed(
@@ -71,7 +82,6 @@ def event_handlers(runtime: ServiceRuntime, wake: Callable[[], None]) -> dict[st
         elif event == "post.publish.inbox_delivered":
             outcome = pipeline.Published(publish_id, None, note="Sent to the creator's TikTok inbox.")
         else:
-            post_id = content.get("post_id")
             username = target.checkpoint.get("creator_username")
             outcome = pipeline.Published(str(post_id or publish_id), f"https://www.tiktok.com/@{username}/video/"
                                          f"{post_id}" if post_id and username else None)

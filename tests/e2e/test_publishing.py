@@ -228,6 +228,7 @@ async def test_a_rejected_token_fails_the_target_and_holds_the_accounts_other_po
                                                                                    stack: Stack) -> None:
     from tests.support import connect, items
 
+    await sandbox(stack, "PUT", "/_sandbox/settings", json={"webhooks_enabled": False})  # found by the token
     tiktok = poster.accounts["tiktok"]
     soon, later = (datetime.now(UTC) + timedelta(seconds=s) for s in (3, 5))
     first, second = [await create(poster, caption=name, media=[video(stack)], scheduled_at=when.isoformat(),

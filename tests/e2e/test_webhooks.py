@@ -129,3 +129,46 @@ async def test_webhooks_are_accepted_while_rabbitmq_is_down_and_all_flow_out_aft
         return now - before == count
     await wait_for(all_applied, timeout=120, interval=0.5, message="every webhook to reach the publisher once")
     assert await db.fetchval("SELECT count(*) FROM webhooks.outbox") == 0
+
+
+async def test_through_the_sandbox_a_tiktok_post_completes_by_webhook(poster, stack: Stack) -> None:
+    from tests.e2e.publishing_support import create, settled, video
+    from tests.support import sandbox
+
+    # Every status poll stalls past the publisher's timeout: only TikTok's webhook can finish the target.
+    await sandbox(stack, "PUT", "/_sandbox/settings", json={"stall_seconds": 10})
+    await sandbox(stack, "PUT", "/_sandbox/faults", json=[
+        {"platform": "tiktok", "path": "/status/fetch/", "mode": "timeout", "times": None}])
+    post = await create(poster, caption="finished by webhook", media=[video(stack)], targets=[
+        {"account_id": poster.accounts["tiktok"], "settings": {"privacy_level": "PUBLIC_TO_EVERYONE"}}])
+    await settled(poster, post["id"], timeout=60)
+
+    async def public_id_known() -> dict | None:
+        [target] = (await poster.http.get(f"/api/v1/posts/{post['id']}")).json()["targets"]
+        return target if target["remote_id"].isdigit() else None  # the public post id the webhook carried
+    target = await wait_for(public_id_known, message="the publicly_available webhook")
+    assert target["status"] == "published"
+    assert "webhook" in [e["step"] for e in target["timeline"]]
+
+
+async def test_through_the_sandbox_a_removed_authorization_disconnects_and_fails_scheduled_targets(
+        poster, stack: Stack) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from tests.e2e.publishing_support import create, publishes, settled, video
+    from tests.support import items, sandbox
+
+    later = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
+    post = await create(poster, caption="never goes out", media=[video(stack)], scheduled_at=later, targets=[
+        {"account_id": poster.accounts["tiktok"], "settings": {"privacy_level": "SELF_ONLY"}}])
+    token = [t for t in items(await sandbox(stack, "GET", "/_sandbox/tokens")) if t["kind"] == "tiktok_access"][-1]
+    await sandbox(stack, "POST", "/_sandbox/tokens/revoke", json={"token": token["token"]})
+
+    done = await settled(poster, post["id"], timeout=30)
+    [target] = done["targets"]
+    assert target["status"] == "failed"
+    assert target["error_class"] == "account_disconnected"
+    assert "TikTok removed the authorization" in target["error_message"]
+    accounts = (await poster.http.get("/api/v1/accounts")).json()["items"]
+    assert next(a for a in accounts if a["id"] == poster.accounts["tiktok"])["status"] == "disconnected"
+    assert await publishes(stack, platform="tiktok") == []
