@@ -28,6 +28,7 @@ test: lint
 bench: $(READY)
 	$(BIN)/python -m bench.signin
 	$(BIN)/python -m bench.publishing
+	$(BIN)/python -m bench.webhooks
 
 # Operators: `make dead-letters SERVICE=privacy`, then `make replay-dead-letters SERVICE=privacy [IDS=a,b]`.
 dead-letters: $(READY)
