@@ -26,7 +26,7 @@ from aio_pika.abc import (
     AbstractQueue,
     AbstractRobustConnection,
 )
-from prometheus_client import Counter
+from prometheus_client import Counter, Histogram
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -43,6 +43,8 @@ Handler = Callable[[Envelope, AsyncSession], Awaitable[None]]
 
 EVENTS_PUBLISHED = Counter("postifys_events_published_total", "Events published from the outbox", ["type"])
 EVENTS_CONSUMED = Counter("postifys_events_consumed_total", "Events consumed", ["type", "outcome"])
+EVENT_LAG = Histogram("postifys_event_lag_seconds", "From an event's occurrence to its handling", ["type"],
+                      buckets=(0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120, 600, 3600))
 
 
 @dataclass(frozen=True)
@@ -210,6 +212,8 @@ class Bus:
             await message.ack()
             outcome = "applied" if first_time else "duplicate"
             EVENTS_CONSUMED.labels(type=envelope.type, outcome=outcome).inc()
+            EVENT_LAG.labels(type=envelope.type).observe(
+                max(0.0, (datetime.now(UTC) - envelope.occurred_at).total_seconds()))
             log.info("Event consumed", outcome=outcome)
 
 
