@@ -6,10 +6,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.publisher import pipeline, rules
-from services.publisher.tables import Target, TargetEvent
+from services.publisher.tables import EarlyOutcome, Target, TargetEvent
 from services.publisher.worker import complete_post_if_done, finish_target, record_auth
 from shared.bus import Handler
 from shared.events import (
@@ -61,9 +62,13 @@ def event_handlers(runtime: ServiceRuntime, wake: Callable[[], None]) -> dict[st
         event = str(webhook.event.get("event"))
         target = await session.scalar(sa.select(Target).where(
             Target.checkpoint["publish_id"].astext == publish_id, Target.platform == "tiktok").with_for_update())
-        if not publish_id or target is None:
-            return
         now = datetime.now(UTC)
+        if not publish_id:
+            return
+        if target is None:
+            await session.execute(insert(EarlyOutcome).values(
+                publish_id=publish_id, event=event, content=content, received_at=now).on_conflict_do_nothing())
+            return
         post_id = content.get("post_id")
         if target.status == rules.PUBLISHED and event == "post.publish.publicly_available" and post_id:
             # The public id only exists once moderation is through; it names the post better than publish_id.
@@ -75,16 +80,8 @@ def event_handlers(runtime: ServiceRuntime, wake: Callable[[], None]) -> dict[st
             return
         if target.status in rules.FINAL:
             return
-        if event == "post.publish.failed":
-            reason = str(content.get("reason") or "unknown")
-            outcome: pipeline.Outcome = pipeline.Failed(
-                "platform_rejected", pipeline.FAIL_REASONS.get(reason, f"TikTok could not publish it ({reason})."))
-        elif event == "post.publish.inbox_delivered":
-            outcome = pipeline.Published(publish_id, None, note="Sent to the creator's TikTok inbox.")
-        else:
-            username = target.checkpoint.get("creator_username")
-            outcome = pipeline.Published(str(post_id or publish_id), f"https://www.tiktok.com/@{username}/video/"
-                                         f"{post_id}" if post_id and username else None)
+        outcome = pipeline.tiktok_webhook_outcome(event, content, publish_id,
+                                                  target.checkpoint.get("creator_username"))
         target.lease_owner = target.lease_expires_at = None
         target.updated_at = now
         session.add(TargetEvent(target_id=target.id, at=now, step="webhook", status=target.status,

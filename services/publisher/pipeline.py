@@ -66,6 +66,8 @@ class Journal(Protocol):
 
     async def observe_usage(self, headers: dict[str, str]) -> None: ...
 
+    async def early_outcome(self, publish_id: str) -> tuple[str, dict[str, Any]] | None: ...
+
 
 @dataclass
 class Job:
@@ -396,6 +398,18 @@ UNAUDITED = ("This TikTok app is not audited yet: TikTok lets it post only priva
              "accounts. Choose SELF_ONLY on a private account, or wait until Postifys' TikTok audit is through.")
 
 
+def tiktok_webhook_outcome(event: str, content: dict[str, Any], publish_id: str,
+                           username: str | None) -> Outcome:
+    if event == "post.publish.failed":
+        reason = str(content.get("reason") or "unknown")
+        return Failed("platform_rejected", FAIL_REASONS.get(reason, f"TikTok could not publish it ({reason})."))
+    if event == "post.publish.inbox_delivered":
+        return Published(publish_id, None, note="Sent to the creator's TikTok inbox.")
+    post_id = content.get("post_id")
+    link = f"https://www.tiktok.com/@{username}/video/{post_id}" if post_id and username else None
+    return Published(str(post_id or publish_id), link)
+
+
 class TikTokFlow:
     def __init__(self, job: Job) -> None:
         self.job = job
@@ -422,6 +436,9 @@ class TikTokFlow:
                 return outcome
         if cp.get("upload_url") and not cp.get("uploaded"):
             await self.upload()
+        early = await job.journal.early_outcome(str(cp["publish_id"]))
+        if early is not None:
+            return tiktok_webhook_outcome(early[0], early[1], str(cp["publish_id"]), cp.get("creator_username"))
         answer = await self.call("status", "/v2/post/publish/status/fetch/", {"publish_id": cp["publish_id"]},
                                  rules.PROCESSING)
         if isinstance(answer, Wait):

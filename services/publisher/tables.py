@@ -124,6 +124,18 @@ class AccountHold(Base):
     updated_at: Mapped[datetime] = mapped_column(Timestamp)
 
 
+class EarlyOutcome(Base):
+    """A TikTok webhook that arrived before the publish_id it names was saved (the platform can be quicker
+    than our commit); the target's next step reads it."""
+
+    __tablename__ = "early_outcomes"
+
+    publish_id: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    event: Mapped[str] = mapped_column(sa.Text)
+    content: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    received_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
 class PlatformCall(Base):
     """Calls made per account and endpoint, to stay under per-token limits (TikTok init 6/min…)."""
 

@@ -22,7 +22,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.publisher import pipeline, rules
 from services.publisher.connector_client import AccountUnusable, ConnectorClient, ConnectorUnavailable
 from services.publisher.settings import PublisherSettings
-from services.publisher.tables import AccountAuth, AccountHold, PlatformCall, Post, Target, TargetEvent
+from services.publisher.tables import (
+    AccountAuth,
+    AccountHold,
+    EarlyOutcome,
+    PlatformCall,
+    Post,
+    Target,
+    TargetEvent,
+)
 from shared.events import PostCompleted, PostTargetFailed, PostTargetPublished
 from shared.platform_http import PlatformError
 from shared.runtime import ServiceRuntime
@@ -93,6 +101,11 @@ class TargetJournal:
             return await session.scalar(sa.select(sa.func.count()).select_from(Target).where(
                 Target.account_id == self.account_id, Target.status == rules.PUBLISHED,
                 Target.finished_at > self.worker.now() - timedelta(days=1))) or 0
+
+    async def early_outcome(self, publish_id: str) -> tuple[str, dict[str, Any]] | None:
+        async with self.worker.runtime.sessionmaker() as session:
+            found = await session.get(EarlyOutcome, publish_id)
+        return (found.event, found.content) if found else None
 
     async def observe_usage(self, headers: dict[str, str]) -> None:
         percent, regain_minutes = rules.usage_percent(headers)
