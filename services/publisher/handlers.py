@@ -60,14 +60,18 @@ def event_handlers(runtime: ServiceRuntime, wake: Callable[[], None]) -> dict[st
         content = webhook.event.get("content") or {}
         publish_id = str(content.get("publish_id") or "")
         event = str(webhook.event.get("event"))
+        # Newest first: a publish_id names one post on TikTok, but a sandbox reset reuses them.
         target = await session.scalar(sa.select(Target).where(
-            Target.checkpoint["publish_id"].astext == publish_id, Target.platform == "tiktok").with_for_update())
+            Target.checkpoint["publish_id"].astext == publish_id, Target.platform == "tiktok")
+            .order_by(Target.created_at.desc()).limit(1).with_for_update())
         now = datetime.now(UTC)
         if not publish_id:
             return
         if target is None:
             await session.execute(insert(EarlyOutcome).values(
-                publish_id=publish_id, event=event, content=content, received_at=now).on_conflict_do_nothing())
+                publish_id=publish_id, event=event, content=content, received_at=now)
+                .on_conflict_do_update(index_elements=[EarlyOutcome.publish_id],
+                                       set_={"event": event, "content": content, "received_at": now}))
             return
         post_id = content.get("post_id")
         if target.status == rules.PUBLISHED and event == "post.publish.publicly_available" and post_id:

@@ -103,9 +103,12 @@ class TargetJournal:
                 Target.finished_at > self.worker.now() - timedelta(days=1))) or 0
 
     async def early_outcome(self, publish_id: str) -> tuple[str, dict[str, Any]] | None:
+        since = self.checkpoint.get("processing_since")
         async with self.worker.runtime.sessionmaker() as session:
             found = await session.get(EarlyOutcome, publish_id)
-        return (found.event, found.content) if found else None
+        if found is None or (since and found.received_at < datetime.fromisoformat(since) - timedelta(minutes=1)):
+            return None
+        return found.event, found.content
 
     async def observe_usage(self, headers: dict[str, str]) -> None:
         percent, regain_minutes = rules.usage_percent(headers)
