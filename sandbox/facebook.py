@@ -277,23 +277,23 @@ async def accounts(node: str, request: Request) -> dict[str, Any]:
     # Without pages_show_list the app sees none of the user's Pages.
     pages = state.facebook.pages_of(user.id) if "pages_show_list" in caller.scopes else []
     fields = requested_fields(params.get("fields")) or ACCOUNTS_DEFAULT_FIELDS
-    after = _decode_cursor(params.get("after"))
+    after = decode_graph_cursor(params.get("after"))
     start = next((i + 1 for i, p in enumerate(pages) if p.id == after), 0) if after else 0
     limit = max(1, int(params["limit"])) if params.get("limit", "").isdigit() else DEFAULT_ACCOUNTS_LIMIT
     window = pages[start:start + limit]
     body: dict[str, Any] = {"data": [page_view(state, page, fields, caller) for page in window]}
     if window:
-        body["paging"] = {"cursors": {"before": _cursor(window[0].id), "after": _cursor(window[-1].id)}}
+        body["paging"] = {"cursors": {"before": graph_cursor(window[0].id), "after": graph_cursor(window[-1].id)}}
         if start + limit < len(pages):
-            body["paging"]["next"] = str(request.url.include_query_params(after=_cursor(window[-1].id)))
+            body["paging"]["next"] = str(request.url.include_query_params(after=graph_cursor(window[-1].id)))
     return body
 
 
-def _cursor(page_id: str) -> str:
+def graph_cursor(page_id: str) -> str:
     return base64.urlsafe_b64encode(page_id.encode()).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str | None) -> str | None:
+def decode_graph_cursor(cursor: str | None) -> str | None:
     if not cursor:
         return None
     try:

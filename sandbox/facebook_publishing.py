@@ -3,7 +3,6 @@ videos, the Page's posts for reconciliation, and the views of posts, photos and 
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 from typing import Any
@@ -11,7 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from sandbox.errors import GraphError, graph_unsupported_request
-from sandbox.facebook import caller_token, check_page_token_target
+from sandbox.facebook import caller_token, check_page_token_target, decode_graph_cursor, graph_cursor
 from sandbox.facebook_content import PagePhoto, PagePost, PageRefused, PageVideo, VideoFailure, check_schedule
 from sandbox.fetch import media_fetcher
 from sandbox.state import FacebookPage, SandboxState, Token
@@ -218,29 +217,17 @@ async def page_posts(node: str, request: Request) -> dict[str, Any]:
 def paged(request: Request, items: list[dict[str, Any]], params: dict[str, str]) -> dict[str, Any]:
     """One page of a newest-first list of nodes, with Graph's cursors and a next link while more remain."""
     limit = min(MAX_LIMIT, max(1, int(params["limit"]))) if params.get("limit", "").isdigit() else DEFAULT_LIMIT
-    after = _decode_cursor(params.get("after"))
+    after = decode_graph_cursor(params.get("after"))
     ids = [item["id"] for item in items]
     start = ids.index(after) + 1 if after in ids else 0
     window = items[start:start + limit]
     body: dict[str, Any] = {"data": window}
     if window:
-        body["paging"] = {"cursors": {"before": _cursor(window[0]["id"]), "after": _cursor(window[-1]["id"])}}
+        body["paging"] = {"cursors": {"before": graph_cursor(window[0]["id"]), "after": graph_cursor(window[-1]["id"])}}
         if start + limit < len(items):
-            body["paging"]["next"] = str(request.url.include_query_params(after=_cursor(window[-1]["id"])))
+            body["paging"]["next"] = str(request.url.include_query_params(after=graph_cursor(window[-1]["id"])))
     return body
 
-
-def _cursor(node_id: str) -> str:
-    return base64.urlsafe_b64encode(node_id.encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str | None) -> str | None:
-    if not cursor:
-        return None
-    try:
-        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (ValueError, UnicodeDecodeError):
-        return None
 
 
 def post_view(page: FacebookPage, post: PagePost, fields: list[str]) -> dict[str, Any]:
