@@ -151,17 +151,28 @@ async def test_through_the_sandbox_a_tiktok_post_completes_by_webhook(poster, st
     assert "webhook" in [e["step"] for e in target["timeline"]]
 
 
-async def test_a_removed_tiktok_authorization_disconnects_and_fails_scheduled_targets(
-        poster, stack: Stack, client: httpx.AsyncClient) -> None:
+async def test_through_the_sandbox_a_removed_authorization_disconnects_and_fails_scheduled_targets(
+        poster, stack: Stack) -> None:
     from datetime import UTC, datetime, timedelta
 
     from tests.e2e.publishing_support import create, publishes, settled, video
+    from tests.support import sandbox
+
     later = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
     post = await create(poster, caption="never goes out", media=[video(stack)], scheduled_at=later, targets=[
         {"account_id": poster.accounts["tiktok"], "settings": {"privacy_level": "SELF_ONLY"}}])
-    # Signed here rather than by the sandbox, whose sender is covered by its own tests.
-    body, headers = tiktok_request("authorization.removed", {"reason": 1}, create_time=int(time.time_ns() % 10**9))
-    assert (await client.post("/webhooks/tiktok", content=body, headers=headers)).status_code == 200
+    live = [t for t in await sandbox(stack, "GET", "/_sandbox/tokens", params={"platform": "tiktok",
+                                                                                "subject": "-000abc"})
+            if t["kind"] == "tiktok_access" and not t.get("revoked")]
+    assert live, "the poster's TikTok token is live at the sandbox"
+    await sandbox(stack, "POST", "/_sandbox/tokens/revoke", json={"token": live[-1]["token"]})
+
+    async def delivered() -> dict | None:
+        [sent] = await sandbox(stack, "GET", "/_sandbox/webhooks", params={"event": "authorization.removed"})
+        assert not sent["gave_up"], sent
+        return sent if sent["delivered"] else None
+    sent = await wait_for(delivered, timeout=20, message="the sandbox to deliver authorization.removed")
+    assert [a["status"] for a in sent["attempts"]][-1] == 200
 
     done = await settled(poster, post["id"], timeout=30)
     [target] = done["targets"]
