@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 READY := $(VENV)/.installed
 
-.PHONY: install run test lint bench dead-letters replay-dead-letters clean vault-key vault-rotate
+.PHONY: install run test lint bench dead-letters replay-dead-letters webhook-deliveries replay-webhook clean vault-key vault-rotate
 
 $(READY): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "postifys: Python 3.11 or newer is needed (PYTHON=$(PYTHON))"; exit 1; }
@@ -36,6 +36,13 @@ dead-letters: $(READY)
 
 replay-dead-letters: $(READY)
 	$(BIN)/python -m deploy.dead_letters replay $(SERVICE) $(if $(IDS),--ids $(IDS))
+
+# Webhooks: `make webhook-deliveries [STATUS=rejected]`, then `make replay-webhook ID=<delivery id>`.
+webhook-deliveries: $(READY)
+	$(BIN)/python -m deploy.webhook_deliveries list $(if $(STATUS),--status $(STATUS))
+
+replay-webhook: $(READY)
+	$(BIN)/python -m deploy.webhook_deliveries replay $(ID)
 
 clean:
 	rm -rf $(VENV) .run .pytest_cache .mypy_cache .ruff_cache

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import secrets
 import signal
 import socket
@@ -92,10 +93,23 @@ def prepare_database(url: str) -> None:
         upgrade(service, url)
 
 
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port below Linux's ephemeral range (32768+): a port the kernel picked for us could be handed to some
+    outgoing connection before our server binds it. Never the same port twice in one process."""
+    while True:
+        port = random.randint(20000, 32000)
+        if port in _handed_out:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
 
 
 def isolated_environment(*, database_url: str, amqp_url: str, smtp_url: str, prefix: str,

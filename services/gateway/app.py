@@ -12,7 +12,8 @@ import httpx
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.gateway.openapi import merged_openapi
 from services.gateway.pages import outcome_message, render_accounts, render_post
@@ -76,34 +77,52 @@ def create_app(given: GatewaySettings | None = None) -> FastAPI:
                 checks[service] = False
         return checks
 
-    class Guard(BaseHTTPMiddleware):
-        async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+    security_headers = [("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"),
+                        ("Referrer-Policy", "no-referrer"),
+                        ("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; form-action 'self'")]
+    if settings.is_production:
+        security_headers.append(("Strict-Transport-Security", "max-age=63072000; includeSubDomains"))
+
+    def refusal(request: Request, address: str) -> Response | None:
+        path = request.url.path
+        # Platforms deliver webhooks in bursts from few addresses; their signatures are the gate there.
+        if path not in ("/healthz", "/readyz", "/metrics") and not path.startswith("/webhooks/"):
+            allowed, retry_after = limiter.allow(address)
+            if not allowed:
+                return JSONResponse(error_body("rate_limited", "Too many requests. Slow down and try again."),
+                                    status_code=429, headers={"Retry-After": str(max(1, round(retry_after)))})
+        if not path.startswith(CROSS_SITE_ALLOWED) and is_cross_site(
+                request.method, request.headers.get("origin"), request.headers.get("sec-fetch-site"),
+                settings.public_origin):
+            return JSONResponse(error_body("cross_site_request", "Cross-site requests are refused."), status_code=403)
+        return None
+
+    class Guard:
+        """Rate limits, cross-site refusal and security headers; plain ASGI, so the proxied body is not copied."""
+
+        def __init__(self, app: ASGIApp) -> None:
+            self.app = app
+
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "http":
+                await self.app(scope, receive, send)
+                return
+            request = Request(scope)
             address = client_address(request.client.host if request.client else None,
                                      request.headers.get("x-forwarded-for"), settings.trusted_proxies)
             request.state.client_ip = address
-            path = request.url.path
-            # Platforms deliver webhooks in bursts from few addresses; their signatures are the gate there.
-            if path not in ("/healthz", "/readyz", "/metrics") and not path.startswith("/webhooks/"):
-                allowed, retry_after = limiter.allow(address)
-                if not allowed:
-                    return JSONResponse(error_body("rate_limited", "Too many requests. Slow down and try again."),
-                                        status_code=429, headers={"Retry-After": str(max(1, round(retry_after)))})
-            if not path.startswith(CROSS_SITE_ALLOWED) and is_cross_site(
-                    request.method, request.headers.get("origin"), request.headers.get("sec-fetch-site"),
-                    settings.public_origin):
-                return JSONResponse(error_body("cross_site_request", "Cross-site requests are refused."),
-                                    status_code=403)
-            response = await call_next(request)
-            response.headers.setdefault("X-Content-Type-Options", "nosniff")
-            response.headers.setdefault("X-Frame-Options", "DENY")
-            response.headers.setdefault("Referrer-Policy", "no-referrer")
-            response.headers.setdefault("Content-Security-Policy",
-                                        "default-src 'self'; frame-ancestors 'none'; form-action 'self'")
-            if path.startswith("/api/"):
-                response.headers.setdefault("Cache-Control", "no-store")
-            if settings.is_production:
-                response.headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
-            return response
+            refused = refusal(request, address)
+            api = request.url.path.startswith("/api/")
+
+            async def with_headers(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    headers = MutableHeaders(scope=message)
+                    for name, value in security_headers:
+                        headers.setdefault(name, value)
+                    if api:
+                        headers.setdefault("Cache-Control", "no-store")
+                await send(message)
+            await (refused or self.app)(scope, receive, with_headers)
 
     # The services hold their own, smaller limits; this one lets Meta's batched webhooks through.
     app = create_http_app(title="Postifys", readiness=readiness, lifespan=lifespan, docs=False,

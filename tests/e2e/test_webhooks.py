@@ -6,6 +6,8 @@ import asyncio
 import hashlib
 import hmac
 import json
+import subprocess
+import sys
 import time
 
 import asyncpg
@@ -182,3 +184,43 @@ async def test_through_the_sandbox_a_removed_authorization_disconnects_and_fails
     accounts = (await poster.http.get("/api/v1/accounts")).json()["items"]
     assert next(a for a in accounts if a["id"] == poster.accounts["tiktok"])["status"] == "disconnected"
     assert await publishes(stack, platform="tiktok") == []
+
+
+def deliveries_cli(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "deploy.webhook_deliveries", *args], env=stack.env,
+                          capture_output=True, text=True, timeout=60, check=False)
+
+
+async def test_operators_list_deliveries_and_rejections_and_replay_a_delivery(
+        client: httpx.AsyncClient, stack: Stack, db: asyncpg.Connection) -> None:
+    publish_id = f"v_pub_url~replay-{time.time_ns()}"
+    body, headers = tiktok_request("post.publish.complete", {"publish_id": publish_id})
+    assert (await client.post("/webhooks/tiktok", content=body, headers=headers)).status_code == 200
+    garbage = f"{{not json {publish_id}".encode()
+    signature = hmac.new(META_SECRET.encode(), garbage, hashlib.sha256).hexdigest()
+    assert (await client.post("/webhooks/meta", content=garbage, headers={
+        "content-type": "application/json", "x-hub-signature-256": f"sha256={signature}"})).status_code == 400
+    delivery_id = str(await db.fetchval("SELECT id FROM webhooks.deliveries WHERE body = $1", body))
+
+    listed = deliveries_cli(stack, "list", "--limit", "500")
+    assert listed.returncode == 0, listed.stderr
+    [line] = [x for x in listed.stdout.splitlines() if x.startswith(delivery_id)]
+    assert "\ttiktok\taccepted\t" in line and "post.publish.complete" in line
+    rejected = deliveries_cli(stack, "list", "--status", "rejected", "--limit", "500").stdout.splitlines()
+    assert rejected and all("\trejected\t" in x for x in rejected)
+    assert any("body is not JSON" in x for x in rejected)
+
+    async def inbox_count() -> int:
+        return int(await db.fetchval("SELECT count(*) FROM publisher.early_outcomes WHERE publish_id = $1",
+                                     publish_id))
+    await wait_for(inbox_count, message="the publisher to keep the early outcome")
+    applied = await db.fetchval("SELECT count(*) FROM publisher.inbox")
+    replayed = deliveries_cli(stack, "replay", delivery_id)
+    assert replayed.returncode == 0, replayed.stderr
+    assert "replayed 1 event" in replayed.stderr
+
+    async def taken_again() -> bool:
+        return int(await db.fetchval("SELECT count(*) FROM publisher.inbox")) > applied
+    await wait_for(taken_again, message="the replayed event to reach the publisher")
+    assert await inbox_count() == 1  # applied idempotently
+    assert deliveries_cli(stack, "replay", "00000000-0000-0000-0000-000000000000").returncode == 1
