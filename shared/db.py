@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import MetaData, text
+from sqlalchemy import Delete, MetaData, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 NAMING_CONVENTION = {
@@ -48,3 +48,9 @@ async def database_reachable(engine: AsyncEngine) -> bool:
         return True
     except Exception:
         return False
+
+
+async def delete_rows(session: AsyncSession, statement: Delete) -> int:
+    """Runs a DELETE and says how many rows went."""
+    result = await session.execute(statement)
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

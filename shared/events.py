@@ -157,3 +157,50 @@ def envelope_for(event: EventData, *, producer: str, correlation_id: str | None,
 def parse_data(envelope: Envelope) -> EventData:
     model = PlatformWebhook if envelope.type.startswith("webhook.") else EVENT_TYPES[envelope.type]
     return model.model_validate(envelope.data)
+
+
+ErasureScope = Literal["account", "connections"]
+
+
+class ErasureRequested(EventData):
+    """Phase one of a deletion: identity (for an account) and the connector act on who, the connector finds
+    which connected accounts are covered. `account_ids` None means all of the user's; `meta_user_id` (from
+    Meta's callback) names a Facebook/Instagram login instead of a user."""
+
+    type = "privacy.erasure.requested"
+    request_id: uuid.UUID
+    scope: ErasureScope
+    user_id: uuid.UUID | None = None
+    account_ids: list[uuid.UUID] | None = None
+    meta_user_id: str | None = None
+
+
+class ErasureAccountsResolved(EventData):
+    """Phase two: the accounts the connector erased, for the services that hold data about them."""
+
+    type = "privacy.erasure.accounts_resolved"
+    request_id: uuid.UUID
+    scope: ErasureScope
+    user_ids: list[uuid.UUID]
+    account_ids: list[uuid.UUID]
+    external_ids: list[str]
+
+
+class ErasureStepDone(EventData):
+    """A service reporting that it erased what it held for a request (counts only, never the data)."""
+
+    type = "privacy.erasure.step_done"
+    request_id: uuid.UUID
+    service: str
+    erased: dict[str, int] = Field(default_factory=dict)
+    # The connector's answer to phase one.
+    user_ids: list[uuid.UUID] = Field(default_factory=list)
+    account_ids: list[uuid.UUID] = Field(default_factory=list)
+    external_ids: list[str] = Field(default_factory=list)
+
+
+class MetaDeauthorized(EventData):
+    """Someone removed the Postifys app on Facebook: their Facebook and Instagram connections are revoked."""
+
+    type = "privacy.meta.deauthorized"
+    meta_user_id: str

@@ -74,6 +74,18 @@ class PostifysSettings(BaseSettings):
     # Client addresses whose X-Forwarded-For the gateway believes (a load balancer in front of it).
     trusted_proxies: list[str] = Field(default_factory=list)
 
+    # Retention: how long each kind of data is kept before its service's scheduled purge deletes it. Sessions,
+    # email tokens and OAuth states go as soon as they can no longer be used, so they need no setting. At least
+    # a day, so that every limit window and the longest publish still find the rows they count or read.
+    retention_interval_seconds: float = Field(3600, gt=0)
+    retention_sign_in_audit_days: int = Field(90, ge=1)
+    retention_rate_limit_hits_days: int = Field(1, ge=1)
+    retention_publish_errors_days: int = Field(180, ge=1)
+    retention_platform_calls_days: int = Field(1, ge=1)
+    retention_early_outcomes_days: int = Field(1, ge=1)
+    retention_idempotency_keys_days: int = Field(1, ge=1)
+    retention_webhook_body_days: int = Field(30, ge=1)
+
     @property
     def is_production(self) -> bool:
         return self.env == "production"

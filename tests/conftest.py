@@ -57,6 +57,13 @@ FAST_PUBLISHING = {
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
+    with started_stack() as started:
+        yield started
+
+
+@contextlib.contextmanager
+def started_stack() -> Iterator[Stack]:
+    """A whole system of its own: database, broker prefix, ports, mailbox."""
     run_id = secrets.token_hex(4)
     with infrastructure() as (server_url, amqp_url):
         database_url = with_database(server_url, f"postifys_test_{run_id}")

@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel
 
 from services.connector import rules
+from services.connector.export import ConnectorExport, export_user
 from services.connector.service import ConnectorService
 from services.connector.tables import Account, Connection
 from shared.errors import ERROR_RESPONSES, NotFound
@@ -148,5 +149,9 @@ def build_routers(service: ConnectorService) -> tuple[APIRouter, APIRouter]:
     async def token_rejected(account_id: uuid.UUID, body: CallerIn) -> AccountStatusOut:
         account = await service.token_rejected(body.user_id, account_id)
         return AccountStatusOut(id=account.id, status=account.status)
+
+    @internal.get("/users/{user_id}/export", response_model=ConnectorExport)
+    async def export(user_id: uuid.UUID) -> ConnectorExport:
+        return await export_user(service.runtime.sessionmaker, user_id)
 
     return api, internal

@@ -10,11 +10,14 @@ from fastapi import FastAPI
 
 from services.connector import tables
 from services.connector.api import build_routers
+from services.connector.erasure import erasure_handlers
 from services.connector.handlers import webhook_handlers
+from services.connector.retention import retention_rules
 from services.connector.service import ConnectorService, build_providers
 from services.connector.settings import ConnectorSettings
 from services.connector.tokens import TokenStore
 from services.connector.vault import Vault
+from shared.retention import run_retention
 from shared.runtime import ServiceRuntime, create_service_app
 
 log = structlog.get_logger()
@@ -40,13 +43,14 @@ def create_app(settings: ConnectorSettings | None = None) -> FastAPI:
                              limits=httpx.Limits(max_connections=100, max_keepalive_connections=20))
     service = ConnectorService(runtime, settings, build_providers(http, settings),
                                TokenStore(Vault(settings.vault_keys.get_secret_value())))
-    runtime.bus.handlers = webhook_handlers(service)
+    runtime.bus.handlers = {**webhook_handlers(service), **erasure_handlers(service)}
     app = create_service_app(runtime, routers=build_routers(service))
 
     @contextlib.asynccontextmanager
     async def lifespan(app_: FastAPI) -> AsyncIterator[None]:
         async with runtime.lifespan(app_):
             runtime.spawn(keep_tokens_fresh(service))
+            runtime.spawn(run_retention(runtime, retention_rules(settings), settings.retention_interval_seconds))
             try:
                 yield
             finally:

@@ -1,4 +1,4 @@
-"""What the connector does with platform webhooks: an authorization the platform took back."""
+"""What the connector does when a platform takes an authorization back (webhooks, Meta's Deauthorize callback)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from services.connector import rules
 from services.connector.service import ConnectorService
 from services.connector.tables import Account, AccountEvent, Connection
 from shared.bus import Handler
-from shared.events import AccountDisconnected, Envelope, PlatformWebhook
+from shared.events import AccountDisconnected, Envelope, MetaDeauthorized, PlatformWebhook
 
 TIKTOK_REMOVAL_REASONS = {
     0: "for an unknown reason", 1: "because the creator disconnected Postifys in TikTok",
@@ -44,6 +44,19 @@ def webhook_handlers(service: ConnectorService) -> dict[str, Handler]:
             await service.mark_reauth(session, account, f"Facebook permission {webhook.event.get('field')} was "
                                                         "revoked.")
 
+    async def meta_deauthorized(envelope: Envelope, session: AsyncSession) -> None:
+        """Meta's Deauthorize callback: the person removed Postifys on Facebook; their tokens are dead already."""
+        event = MetaDeauthorized.model_validate(envelope.data)
+        logins = (await session.scalars(sa.select(Connection).where(
+            Connection.provider.in_(("facebook", "instagram")),
+            Connection.external_user_id == event.meta_user_id))).all()
+        await service.tokens.destroy(session, [c.id for c in logins])
+        accounts = (await session.scalars(sa.select(Account).where(
+            Account.connection_id.in_([c.id for c in logins]), Account.status != rules.DISCONNECTED)
+            .with_for_update())).all()
+        for account in accounts:
+            await disconnect(session, account, "Postifys was removed from the Facebook account's apps.")
+
     async def disconnect(session: AsyncSession, account: Account, reason: str) -> None:
         now = datetime.now(UTC)
         await service.tokens.destroy(session, [account.id])
@@ -55,4 +68,5 @@ def webhook_handlers(service: ConnectorService) -> dict[str, Handler]:
             name=account.name or account.username, reason=reason))
 
     return {"webhook.tiktok.authorization.removed": tiktok_authorization_removed,
-            "webhook.meta.permissions.#": meta_permission_revoked}
+            "webhook.meta.permissions.#": meta_permission_revoked,
+            MetaDeauthorized.type: meta_deauthorized}

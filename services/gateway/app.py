@@ -17,6 +17,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.gateway.openapi import merged_openapi
 from services.gateway.pages import outcome_message, render_accounts, render_post
+from services.gateway.privacy_pages import (
+    DELETION_INSTRUCTIONS_PATH,
+    render_deletion_instructions,
+    render_privacy_policy,
+)
 from services.gateway.ratelimit import RateLimiter
 from services.gateway.routing import CROSS_SITE_ALLOWED, SERVICES, needs_session, service_for, service_url
 from services.gateway.security import client_address, is_cross_site
@@ -204,8 +209,13 @@ def create_app(given: GatewaySettings | None = None) -> FastAPI:
         return JSONResponse(state["openapi"])
 
     @app.get("/privacy", include_in_schema=False)
-    async def privacy_policy() -> PlainTextResponse:
-        return PlainTextResponse((STATIC / "privacy-policy.txt").read_text())
+    async def privacy_policy() -> HTMLResponse:
+        return HTMLResponse(render_privacy_policy((STATIC / "privacy-policy.txt").read_text(encoding="utf-8")))
+
+    # Served here: the privacy service only answers below /privacy/deletion/ (see routing.ROUTES).
+    @app.get(DELETION_INSTRUCTIONS_PATH, include_in_schema=False)
+    async def deletion_instructions() -> HTMLResponse:
+        return HTMLResponse(render_deletion_instructions())
 
     @app.get("/static/{name}", include_in_schema=False)
     async def static(name: str) -> Response:

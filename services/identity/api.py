@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Request, Response, status
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
+from services.identity.export import IdentityExport, export_user
 from services.identity.passwords import MAX_LENGTH, MIN_LENGTH
 from services.identity.service import ClientInfo, IdentityService
 from shared.errors import ERROR_RESPONSES, Unauthorized
@@ -111,6 +112,10 @@ class ResolveIn(Strict):
     token: str = Field(min_length=1, max_length=256)
 
 
+class PasswordConfirmIn(Strict):
+    password: str = Field(min_length=1, max_length=MAX_LENGTH)
+
+
 class ResolveOut(BaseModel):
     user_id: uuid.UUID
     session_id: uuid.UUID
@@ -210,5 +215,14 @@ def build_routers(service: IdentityService) -> tuple[APIRouter, APIRouter]:
             raise Unauthorized("Your session has ended. Sign in again.", code="session_expired")
         return ResolveOut(user_id=resolved.user_id, session_id=resolved.session_id,
                           email_verified=resolved.email_verified)
+
+    @internal.post("/users/{user_id}/confirm-password", status_code=204)
+    async def confirm_password(user_id: uuid.UUID, body: PasswordConfirmIn, client: ClientDep) -> Response:
+        await service.confirm_password(user_id=user_id, password=body.password, client=client)
+        return Response(status_code=204)
+
+    @internal.get("/users/{user_id}/export", response_model=IdentityExport)
+    async def export(user_id: uuid.UUID) -> IdentityExport:
+        return await export_user(service.runtime.sessionmaker, user_id)
 
     return api, internal

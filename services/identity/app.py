@@ -1,20 +1,35 @@
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+
 from fastapi import FastAPI
 
 from services.identity import tables
 from services.identity.api import build_routers
+from services.identity.erasure import erasure_handlers
 from services.identity.mailer import Mailer
 from services.identity.notifications import notification_handlers
+from services.identity.retention import retention_rules
 from services.identity.service import IdentityService
 from services.identity.settings import IdentitySettings
+from shared.retention import run_retention
 from shared.runtime import ServiceRuntime, create_service_app
 
 
 def create_app(settings: IdentitySettings | None = None) -> FastAPI:
     settings = settings or IdentitySettings()
     mailer = Mailer(settings.smtp_url or "smtp://127.0.0.1:8025", settings.mail_from)
-    runtime = ServiceRuntime(settings, tables.Base.metadata,
-                             handlers=notification_handlers(mailer, settings.public_url))
+    runtime = ServiceRuntime(settings, tables.Base.metadata)
+    runtime.bus.handlers = {**notification_handlers(mailer, settings.public_url), **erasure_handlers(runtime.outbox)}
     service = IdentityService(runtime, settings, mailer)
-    return create_service_app(runtime, routers=build_routers(service))
+    app = create_service_app(runtime, routers=build_routers(service))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app_: FastAPI) -> AsyncIterator[None]:
+        async with runtime.lifespan(app_):
+            runtime.spawn(run_retention(runtime, retention_rules(settings), settings.retention_interval_seconds))
+            yield
+
+    app.router.lifespan_context = lifespan
+    return app

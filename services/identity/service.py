@@ -259,6 +259,20 @@ class IdentityService:
             await self._set_password(session, user, new_password, keep_session=session_id, reason="change")
         self._mail_password_changed(user)
 
+    async def confirm_password(self, *, user_id: uuid.UUID, password: str, client: ClientInfo) -> None:
+        """Re-authentication before something irreversible (deleting the account); counted like sign-ins."""
+        user = await self.get_user(user_id)
+        key = email_key(user.email)
+        async with self.runtime.sessionmaker() as session:
+            if await self._failures(session, t.SignInAttempt.email_key == key,
+                                    self.now() - HOUR) >= self.settings.failed_sign_ins_per_account_per_hour:
+                raise TooManyRequests("Too many wrong passwords. Try again in an hour.",
+                                      headers={"Retry-After": "3600"})
+        if not await self.hasher.verify_async(user.password_hash, password):
+            async with self.runtime.transaction() as session:
+                self._audit(session, self.now(), user, key, client, "failed_password_confirm")
+            raise Forbidden("The password is not correct.", code="wrong_password")
+
     # --- helpers -------------------------------------------------------------------------------
 
     async def _set_password(self, session: AsyncSession, user: t.User, password: str,
@@ -333,7 +347,7 @@ class IdentityService:
         return await session.scalar(
             sa.select(sa.func.count()).select_from(t.SignInAttempt)
             .where(condition, t.SignInAttempt.at > since,
-                   t.SignInAttempt.outcome.in_(("failed", "failed_password_change")))) or 0
+                   t.SignInAttempt.outcome.in_(("failed", "failed_password_change", "failed_password_confirm")))) or 0
 
     async def _under_limit(self, session: AsyncSession, key: str, limit: int) -> bool:
         now = self.now()

@@ -5,9 +5,10 @@ from __future__ import annotations
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.privacy.service import PrivacyService
 from services.privacy.tables import DataSubject
 from shared.bus import Handler
-from shared.events import Envelope, UserEmailVerified, UserRegistered
+from shared.events import Envelope, ErasureStepDone, UserEmailVerified, UserRegistered
 
 
 async def record_data_subject(envelope: Envelope, session: AsyncSession) -> None:
@@ -25,7 +26,9 @@ async def record_email_verified(envelope: Envelope, session: AsyncSession) -> No
                                set_={"email_verified_at": envelope.occurred_at}))
 
 
-HANDLERS: dict[str, Handler] = {
-    UserRegistered.type: record_data_subject,
-    UserEmailVerified.type: record_email_verified,
-}
+def privacy_handlers(service: PrivacyService) -> dict[str, Handler]:
+    async def step_done(envelope: Envelope, session: AsyncSession) -> None:
+        await service.step_done(session, ErasureStepDone.model_validate(envelope.data))
+
+    return {UserRegistered.type: record_data_subject, UserEmailVerified.type: record_email_verified,
+            ErasureStepDone.type: step_done}

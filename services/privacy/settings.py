@@ -7,3 +7,8 @@ from shared.settings import ServiceSettings
 
 class PrivacySettings(ServiceSettings):
     service_name: ClassVar[str] = "privacy"
+    # A phase not answered within this long is sent again (the services erase idempotently).
+    erasure_retry_seconds: float = 600
+    erasure_check_seconds: float = 30
+    # A request still running after this many days raises the alert (GDPR gives a month in all).
+    erasure_alert_days: int = 7

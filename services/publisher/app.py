@@ -9,10 +9,13 @@ from fastapi import FastAPI
 from services.publisher import tables
 from services.publisher.api import build_router
 from services.publisher.connector_client import ConnectorClient
+from services.publisher.export import build_export_router
 from services.publisher.handlers import event_handlers
+from services.publisher.retention import retention_rules
 from services.publisher.service import PostService
 from services.publisher.settings import PublisherSettings
 from services.publisher.worker import Worker
+from shared.retention import run_retention
 from shared.runtime import ServiceRuntime, create_service_app
 
 
@@ -26,12 +29,13 @@ def create_app(settings: PublisherSettings | None = None) -> FastAPI:
     # Handlers and the API wake the worker, so nothing waits for its next poll.
     runtime.bus.handlers = event_handlers(runtime, worker.wake.set)
     service = PostService(runtime, connector, worker.wake.set)
-    app = create_service_app(runtime, routers=[build_router(service)])
+    app = create_service_app(runtime, routers=[build_router(service), build_export_router(runtime.sessionmaker)])
 
     @contextlib.asynccontextmanager
     async def lifespan(app_: FastAPI) -> AsyncIterator[None]:
         async with runtime.lifespan(app_):
             runtime.spawn(worker.run_forever())
+            runtime.spawn(run_retention(runtime, retention_rules(settings), settings.retention_interval_seconds))
             try:
                 yield
             finally:

@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.publisher import pipeline, rules
+from services.publisher.erasure import erasure_handlers
 from services.publisher.tables import EarlyOutcome, Target, TargetEvent
 from services.publisher.worker import complete_post_if_done, finish_target, record_auth
 from shared.bus import Handler
@@ -92,7 +93,8 @@ def event_handlers(runtime: ServiceRuntime, wake: Callable[[], None]) -> dict[st
                                 message=f"TikTok webhook {event}"))
         await finish_target(runtime, session, target, outcome, now)
 
-    return {AccountReauthRequired.type: pause_account, AccountConnected.type: resume_account,
+    return {**erasure_handlers(runtime.outbox),
+            AccountReauthRequired.type: pause_account, AccountConnected.type: resume_account,
             AccountDisconnected.type: fail_account_targets,
             **{f"webhook.tiktok.{name}": tiktok_outcome for name in (
                 "post.publish.complete", "post.publish.publicly_available", "post.publish.failed",

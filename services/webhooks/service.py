@@ -61,7 +61,8 @@ class WebhookService:
                 id=delivery_id, provider=provider, dedupe_key=signatures.dedupe_key(provider, body),
                 received_at=datetime.now(UTC), source_ip=source_ip, headers=kept, body=body,
                 status="rejected" if problem else "accepted", reason=problem.reason if problem else None,
-                event_types=[e.type for e in events]).on_conflict_do_nothing().returning(DELIVERIES_TABLE.c.id))
+                event_types=[e.type for e in events], subjects=signatures.subjects(events),
+            ).on_conflict_do_nothing().returning(DELIVERIES_TABLE.c.id))
             first_time = stored.first() is not None
             if first_time:
                 for event in events:

@@ -127,3 +127,9 @@ def dedupe_key(provider: str, body: bytes) -> str:
         except (ValueError, AttributeError, RecursionError):
             pass
     return hashlib.sha256(body).hexdigest()
+
+
+def subjects(events: list[Event]) -> list[str]:
+    """The platform ids the events are about: the Meta entry's object, or the TikTok creator."""
+    ids = {str(e.data.get("object_id") or e.data.get("user_openid") or "") for e in events}
+    return sorted(i for i in ids if i)

@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import INET, JSONB, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, INET, JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import schema_metadata
@@ -24,7 +24,8 @@ class Delivery(Base):
     stored before it is acknowledged."""
 
     __tablename__ = "deliveries"
-    __table_args__ = (sa.UniqueConstraint("provider", "dedupe_key"), sa.Index(None, "received_at"))
+    __table_args__ = (sa.UniqueConstraint("provider", "dedupe_key"), sa.Index(None, "received_at"),
+                      sa.Index("ix_deliveries_subjects", "subjects", postgresql_using="gin"))
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
     provider: Mapped[str] = mapped_column(sa.Text)
@@ -36,3 +37,5 @@ class Delivery(Base):
     status: Mapped[str] = mapped_column(sa.Text)  # accepted | rejected
     reason: Mapped[str | None] = mapped_column(sa.Text)
     event_types: Mapped[list[str]] = mapped_column(JSONB)
+    # The platform ids it is about (Page, Instagram account, Facebook user, TikTok open_id): what deletion matches.
+    subjects: Mapped[list[str]] = mapped_column(ARRAY(sa.Text), server_default="{}")

@@ -205,9 +205,11 @@ async def test_operators_list_deliveries_and_rejections_and_replay_a_delivery(
     listed = deliveries_cli(stack, "list", "--limit", "500")
     assert listed.returncode == 0, listed.stderr
     [line] = [x for x in listed.stdout.splitlines() if x.startswith(delivery_id)]
-    assert "\ttiktok\taccepted\t" in line and "post.publish.complete" in line
+    assert "\ttiktok\taccepted\t" in line
+    assert "post.publish.complete" in line
     rejected = deliveries_cli(stack, "list", "--status", "rejected", "--limit", "500").stdout.splitlines()
-    assert rejected and all("\trejected\t" in x for x in rejected)
+    assert rejected
+    assert all("\trejected\t" in x for x in rejected)
     assert any("body is not JSON" in x for x in rejected)
 
     async def inbox_count() -> int:

@@ -1,0 +1,98 @@
+"""The connector's part of a deletion: find the accounts it covers, revoke at the platforms what can be revoked,
+destroy the tokens, and forget the accounts and logins. Answers with what it erased, for the services that hold
+data about those accounts."""
+
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.connector.service import ConnectorService
+from services.connector.tables import Account, Connection, OAuthState
+from services.connector.tokens import ACCESS, REFRESH, USER_ACCESS
+from shared.bus import Handler
+from shared.db import delete_rows
+from shared.events import Envelope, ErasureRequested, ErasureStepDone
+from shared.platform_http import PlatformError
+
+log = structlog.get_logger()
+
+
+def erasure_handlers(service: ConnectorService) -> dict[str, Handler]:
+    async def erase_accounts(envelope: Envelope, session: AsyncSession) -> None:
+        request = ErasureRequested.model_validate(envelope.data)
+        accounts = await covered_accounts(session, request)
+        connection_ids = {a.connection_id for a in accounts}
+        connections = (await session.scalars(sa.select(Connection).where(Connection.id.in_(connection_ids))
+                                             .with_for_update())).all()
+        erased_ids = {a.id for a in accounts}
+        whole = [c for c in connections if not await _keeps_other_accounts(session, c.id, erased_ids)]
+        revoked = await revoke_at_platforms(session, service, accounts, whole)
+        await service.tokens.destroy(session, [*erased_ids, *(c.id for c in whole)])
+        external_ids = sorted({*(a.external_id for a in accounts), *(a.via_page_id for a in accounts if a.via_page_id),
+                               *(c.external_user_id for c in whole)})
+        await session.execute(sa.delete(Account).where(Account.id.in_(erased_ids)))
+        await session.execute(sa.delete(Connection).where(Connection.id.in_([c.id for c in whole])))
+        states = 0
+        if request.scope == "account" and request.user_id is not None:
+            states = await delete_rows(session, sa.delete(OAuthState).where(OAuthState.user_id == request.user_id))
+        await service.runtime.outbox.add(session, ErasureStepDone(
+            request_id=request.request_id, service="connector",
+            erased={"accounts": len(accounts), "logins": len(whole), "revoked_at_platform": revoked,
+                    "authorization_attempts": states},
+            user_ids=sorted({a.user_id for a in accounts} | ({request.user_id} if request.user_id else set())),
+            account_ids=sorted(erased_ids), external_ids=external_ids))
+
+    return {ErasureRequested.type: erase_accounts}
+
+
+async def covered_accounts(session: AsyncSession, request: ErasureRequested) -> list[Account]:
+    query = sa.select(Account).with_for_update()
+    if request.meta_user_id is not None:
+        logins = sa.select(Connection.id).where(Connection.provider.in_(("facebook", "instagram")),
+                                                Connection.external_user_id == request.meta_user_id)
+        query = query.where(Account.connection_id.in_(logins))
+    elif request.user_id is not None:
+        query = query.where(Account.user_id == request.user_id)
+        if request.scope == "connections" and request.account_ids is not None:
+            query = query.where(Account.id.in_(request.account_ids))
+    else:
+        return []
+    return list((await session.scalars(query)).all())
+
+
+async def _keeps_other_accounts(session: AsyncSession, connection_id: uuid.UUID, erased: set[uuid.UUID]) -> bool:
+    others = await session.scalar(sa.select(sa.func.count()).select_from(Account).where(
+        Account.connection_id == connection_id, Account.id.not_in(erased)))
+    return bool(others)
+
+
+async def revoke_at_platforms(session: AsyncSession, service: ConnectorService, accounts: list[Account],
+                              whole_logins: list[Connection]) -> int:
+    """TikTok revokes per creator; Graph's revoke removes the app for a whole Facebook login, so only for logins
+    erased entirely. Instagram Login has no revoke endpoint: its tokens are destroyed here and lapse there.
+    A platform that fails to answer does not stop the deletion."""
+    revoked = 0
+    calls: list[tuple[str, str]] = []
+    for account in accounts:
+        if account.platform == "tiktok":
+            token = await service.tokens.get(session, account.id, ACCESS) \
+                or await service.tokens.get(session, account.id, REFRESH)
+            if token:
+                calls.append(("tiktok", token[0]))
+    for login in whole_logins:
+        if login.provider == "facebook":
+            token = await service.tokens.get(session, login.id, USER_ACCESS)
+            if token:
+                calls.append(("facebook", token[0]))
+    for provider, token_value in calls:
+        try:
+            await service.providers[provider].revoke(token_value)
+            revoked += 1
+        except PlatformError as exc:
+            log.warning("Revoking at the platform failed during deletion; tokens destroyed anyway",
+                        platform=provider, error=exc.message[:200])
+    return revoked

@@ -1,0 +1,36 @@
+"""Identity's part of deleting an account: the person's profile, sessions, mailed links and sign-in trail."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.identity import tables as t
+from services.identity.tokens import email_key
+from shared.bus import Handler
+from shared.db import delete_rows
+from shared.events import Envelope, ErasureRequested, ErasureStepDone
+from shared.outbox import Outbox
+
+
+def erasure_handlers(outbox: Outbox) -> dict[str, Handler]:
+    async def erase_user(envelope: Envelope, session: AsyncSession) -> None:
+        request = ErasureRequested.model_validate(envelope.data)
+        if request.scope != "account" or request.user_id is None:
+            return
+        erased: dict[str, int] = {}
+        user = await session.get(t.User, request.user_id, with_for_update=True)
+        if user is not None:
+            key = email_key(user.email)
+            erased["sessions"] = await delete_rows(session, sa.delete(t.Session).where(t.Session.user_id == user.id))
+            erased["email_links"] = await delete_rows(session, sa.delete(t.EmailToken).where(
+                t.EmailToken.user_id == user.id))
+            erased["sign_in_attempts"] = await delete_rows(session, sa.delete(t.SignInAttempt).where(
+                sa.or_(t.SignInAttempt.user_id == user.id, t.SignInAttempt.email_key == key)))
+            erased["rate_limit_entries"] = await delete_rows(session, sa.delete(t.RateLimitHit).where(
+                t.RateLimitHit.key.endswith(f":{key}")))
+            await session.delete(user)
+            erased["profile"] = 1
+        await outbox.add(session, ErasureStepDone(request_id=request.request_id, service="identity", erased=erased))
+
+    return {ErasureRequested.type: erase_user}

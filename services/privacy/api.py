@@ -1,0 +1,199 @@
+"""Privacy's HTTP doors: people asking for deletion (signed in), Meta's two callbacks, and the public status page."""
+
+from __future__ import annotations
+
+import html
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from urllib.parse import parse_qs
+
+import httpx
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from services.privacy.service import PrivacyService
+from services.privacy.signed_request import InvalidSignedRequest, parse_signed_request
+from services.privacy.tables import DeletionRequest, DeletionStep
+from shared.errors import ERROR_RESPONSES, BadRequest, NotFound, PostifysError, error_body
+from shared.internal import CLIENT_IP_HEADER, INTERNAL_SECRET_HEADER, REQUEST_ID_HEADER, Caller
+from shared.runtime import require_caller
+
+CallerDep = Annotated[Caller, Depends(require_caller)]
+MAX_CALLBACK_BODY = 8192
+
+
+class DeletionRequestIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    scope: Literal["account", "connections"]
+    account_ids: list[uuid.UUID] | None = Field(None, min_length=1, max_length=100)
+    password: str | None = Field(None, min_length=1, max_length=512)
+
+    @model_validator(mode="after")
+    def _coherent(self) -> DeletionRequestIn:
+        if self.scope == "account" and not self.password:
+            raise ValueError("Deleting the account needs your password.")
+        if self.scope == "account" and self.account_ids is not None:
+            raise ValueError("account_ids only applies to the 'connections' scope.")
+        return self
+
+
+class StepOut(BaseModel):
+    service: str
+    status: str
+    done_at: datetime | None
+    erased: dict[str, int]
+
+
+class DeletionRequestOut(BaseModel):
+    id: uuid.UUID
+    confirmation_code: str
+    scope: str
+    status: str
+    requested_at: datetime
+    completed_at: datetime | None
+    status_url: str
+    steps: list[StepOut]
+
+
+class DeletionRequestList(BaseModel):
+    items: list[DeletionRequestOut]
+
+
+class MetaDeletionOut(BaseModel):
+    url: str
+    confirmation_code: str
+
+
+def build_routers(service: PrivacyService, http: Callable[[], httpx.AsyncClient]) -> list[APIRouter]:
+    settings = service.settings
+    api = APIRouter(prefix="/api/v1/privacy", responses=ERROR_RESPONSES, tags=["privacy"])
+    public = APIRouter(prefix="/privacy", responses=ERROR_RESPONSES, tags=["privacy"])
+
+    def status_url(code: str) -> str:
+        return f"{settings.public_url}/privacy/deletion/{code}"
+
+    async def describe(request: DeletionRequest) -> DeletionRequestOut:
+        steps = await service.steps(request.id)
+        return DeletionRequestOut(
+            id=request.id, confirmation_code=request.confirmation_code, scope=request.scope, status=request.status,
+            requested_at=request.requested_at, completed_at=request.completed_at,
+            status_url=status_url(request.confirmation_code),
+            steps=[StepOut(service=s.service, status=s.status, done_at=s.done_at, erased=s.erased) for s in steps])
+
+    async def confirm_password(caller: Caller, password: str, request: Request) -> None:
+        headers = {INTERNAL_SECRET_HEADER: settings.internal_secret.get_secret_value(),
+                   REQUEST_ID_HEADER: getattr(request.state, "request_id", "") or "",
+                   CLIENT_IP_HEADER: request.headers.get(CLIENT_IP_HEADER, ""),
+                   "user-agent": request.headers.get("user-agent", "")}
+        try:
+            answer = await http().post(f"{settings.identity_url}/internal/users/{caller.user_id}/confirm-password",
+                                       json={"password": password}, headers=headers)
+        except httpx.HTTPError:
+            raise PostifysError("Your password cannot be checked just now. Try again shortly.",
+                                code="service_unavailable", status_code=503) from None
+        if answer.status_code != 204:
+            problem = answer.json().get("error", {}) if answer.headers.get("content-type", "").startswith(
+                "application/json") else {}
+            raise PostifysError(problem.get("message", "The password could not be confirmed."),
+                                code=problem.get("code", "wrong_password"),
+                                status_code=answer.status_code if answer.status_code < 500 else 503)
+
+    @api.post("/deletion-requests", status_code=202, response_model=DeletionRequestOut)
+    async def ask_for_deletion(body: DeletionRequestIn, caller: CallerDep, request: Request) -> DeletionRequestOut:
+        """Delete the whole account (`scope: account`, with your password) or connected accounts and their data
+        (`scope: connections`, all or the `account_ids` given). Work continues in the background: follow
+        `status_url` or GET the request."""
+        if body.scope == "account":
+            await confirm_password(caller, body.password or "", request)
+        created = await service.request_for_user(caller.user_id, body.scope, body.account_ids)
+        return await describe(created)
+
+    @api.get("/deletion-requests", response_model=DeletionRequestList)
+    async def my_deletion_requests(caller: CallerDep) -> DeletionRequestList:
+        return DeletionRequestList(items=[await describe(r) for r in await service.for_user(caller.user_id)])
+
+    @api.get("/deletion-requests/{request_id}", response_model=DeletionRequestOut)
+    async def deletion_request(request_id: uuid.UUID, caller: CallerDep) -> DeletionRequestOut:
+        found = await service.for_user(caller.user_id, request_id)
+        if not found:
+            raise NotFound("No deletion request of yours has this id.", code="deletion_request_not_found")
+        return await describe(found[0])
+
+    async def signed_request_from(request: Request) -> dict[str, Any] | JSONResponse:
+        body = await request.body()
+        if len(body) > MAX_CALLBACK_BODY:
+            return JSONResponse(error_body("payload_too_large", "The body is too large."), status_code=413)
+        fields = parse_qs(body.decode("latin-1"), max_num_fields=10)
+        values = fields.get("signed_request") or []
+        if len(values) != 1:
+            raise BadRequest("Send one signed_request form field.", code="invalid_signed_request")
+        try:
+            payload = parse_signed_request(values[0], settings.meta_app_secret.get_secret_value())
+        except InvalidSignedRequest as exc:
+            raise BadRequest("The signed_request is not valid.", code="invalid_signed_request",
+                             details={"reason": exc.reason}) from None
+        return {**payload, "_raw": values[0]}
+
+    @public.post("/meta/data-deletion", response_model=MetaDeletionOut)
+    async def meta_data_deletion(request: Request) -> MetaDeletionOut | JSONResponse:
+        """Meta's Data Deletion Request Callback: starts deleting everything tied to the app-scoped user id."""
+        payload = await signed_request_from(request)
+        if isinstance(payload, JSONResponse):
+            return payload
+        created = await service.request_from_meta(str(payload["user_id"]), payload["_raw"])
+        return MetaDeletionOut(url=status_url(created.confirmation_code), confirmation_code=created.confirmation_code)
+
+    @public.post("/meta/deauthorize")
+    async def meta_deauthorize(request: Request) -> Response:
+        """Meta's Deauthorize Callback: the person's Facebook and Instagram connections are revoked."""
+        payload = await signed_request_from(request)
+        if isinstance(payload, JSONResponse):
+            return payload
+        await service.meta_deauthorized(str(payload["user_id"]))
+        return JSONResponse({})
+
+    @public.get("/deletion/{code}", response_model=DeletionRequestOut)
+    async def deletion_status(code: Annotated[str, Path(max_length=64)], request: Request) -> Response:
+        """The status of a deletion, for the person who asked or for Meta: HTML for browsers, JSON on request."""
+        found = await service.by_code(code) if code.isalnum() else None
+        if found is None:
+            raise NotFound("No deletion request has this confirmation code.", code="deletion_request_not_found")
+        described = await describe(found)
+        if "text/html" in request.headers.get("accept", "") and request.query_params.get("format") != "json":
+            return HTMLResponse(render_status(described, await service.steps(found.id)))
+        return JSONResponse(described.model_dump(mode="json"))
+
+    return [api, public]
+
+
+SCOPE_WORDS = {"account": "the Postifys account and everything in it",
+               "connections": "connected social accounts and the data Postifys held about them"}
+SERVICE_WORDS = {"identity": "Profile, email address, password, sessions and sign-in history",
+                 "connector": "Connected accounts, their permissions and platform tokens (revoked at the platform "
+                              "where the platform allows it)",
+                 "publisher": "Posts, captions, media links, schedules and each platform's responses",
+                 "webhooks": "Notifications the platforms sent about those accounts"}
+KEPT = ("What stays: this record only — the confirmation code, what was asked, when, and each part's outcome. "
+        "It holds no name, email address or platform id, and shows that the request was honoured.")
+
+
+def render_status(request: DeletionRequestOut, steps: list[DeletionStep]) -> str:
+    done = request.status == "completed"
+    rows = "".join(
+        f"<tr><td>{html.escape(SERVICE_WORDS.get(s.service, s.service))}</td>"
+        f"<td>{'Deleted' if s.status == 'done' else 'In progress'}</td>"
+        f"<td>{html.escape(s.done_at.isoformat(timespec='seconds')) if s.done_at else ''}</td></tr>" for s in steps)
+    state = "Completed" if done else "In progress"
+    finished = f"<p>Finished: {html.escape(request.completed_at.isoformat(timespec='seconds'))}</p>" \
+        if request.completed_at else "<p>We are still working on it; this page updates as each part finishes.</p>"
+    return ("<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Postifys deletion status</title>"
+            "<link rel='stylesheet' href='/static/app.css'></head><body><main>"
+            f"<h1>Deletion request {html.escape(request.confirmation_code)}</h1>"
+            f"<p>Asked for: deletion of {html.escape(SCOPE_WORDS.get(request.scope, request.scope))}.</p>"
+            f"<p>Received: {html.escape(request.requested_at.isoformat(timespec='seconds'))}</p>"
+            f"<p><strong>Status: {state}</strong></p>{finished}"
+            f"<table><thead><tr><th>What</th><th>Status</th><th>When</th></tr></thead><tbody>{rows}</tbody></table>"
+            f"<p>{html.escape(KEPT)}</p><p><a href='/privacy'>Privacy policy</a></p></main></body></html>")

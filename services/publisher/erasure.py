@@ -1,0 +1,54 @@
+"""The publisher's part of a deletion: posts, their targets and timelines, and what it kept about the accounts.
+Runs after the connector has destroyed the tokens, so nothing covered can be published meanwhile."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.publisher.tables import (
+    AccountAuth,
+    AccountHold,
+    EarlyOutcome,
+    IdempotencyKey,
+    PlatformCall,
+    Post,
+    Target,
+)
+from shared.bus import Handler
+from shared.db import delete_rows
+from shared.events import Envelope, ErasureAccountsResolved, ErasureStepDone
+from shared.outbox import Outbox
+
+
+def erasure_handlers(outbox: Outbox) -> dict[str, Handler]:
+    async def erase_posts(envelope: Envelope, session: AsyncSession) -> None:
+        request = ErasureAccountsResolved.model_validate(envelope.data)
+        erased = await erase(session, request)
+        await outbox.add(session, ErasureStepDone(request_id=request.request_id, service="publisher", erased=erased))
+
+    return {ErasureAccountsResolved.type: erase_posts}
+
+
+async def erase(session: AsyncSession, request: ErasureAccountsResolved) -> dict[str, int]:
+    if request.scope == "account":
+        targets = sa.select(Target.id).where(Target.user_id.in_(request.user_ids))
+        posts = sa.select(Post.id).where(Post.user_id.in_(request.user_ids))
+    else:
+        targets = sa.select(Target.id).where(Target.account_id.in_(request.account_ids))
+        # A post goes with its last target; a post that still has other targets keeps its caption.
+        posts = sa.select(Post.id).where(Post.id.in_(sa.select(Target.post_id).where(Target.id.in_(targets))),
+                                         ~Post.id.in_(sa.select(Target.post_id).where(Target.id.not_in(targets))))
+    publish_ids = sa.select(Target.checkpoint["publish_id"].astext).where(Target.id.in_(targets))
+    erased = {
+        "early_outcomes": await delete_rows(session, sa.delete(EarlyOutcome).where(
+            EarlyOutcome.publish_id.in_(publish_ids))),
+        "posts": await delete_rows(session, sa.delete(Post).where(Post.id.in_(posts))),
+        "targets": await delete_rows(session, sa.delete(Target).where(Target.id.in_(targets))),
+    }
+    if request.scope == "account":
+        erased["idempotency_keys"] = await delete_rows(session, sa.delete(IdempotencyKey).where(
+            IdempotencyKey.user_id.in_(request.user_ids)))
+    for table in (AccountAuth, AccountHold, PlatformCall):
+        await session.execute(sa.delete(table).where(table.account_id.in_(request.account_ids)))
+    return erased
