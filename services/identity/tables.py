@@ -66,7 +66,8 @@ class SignInAttempt(Base):
     """The sign-in audit trail; also what the failed-attempt limits count."""
 
     __tablename__ = "sign_in_attempts"
-    __table_args__ = (sa.Index(None, "email_key", "at"), sa.Index(None, "ip", "at"), sa.Index(None, "user_id", "at"))
+    __table_args__ = (sa.Index(None, "email_key", "at"), sa.Index(None, "ip", "at"), sa.Index(None, "user_id", "at"),
+                      sa.Index(None, "at"))
 
     id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
     at: Mapped[datetime] = mapped_column(Timestamp)
@@ -79,7 +80,7 @@ class SignInAttempt(Base):
 
 class RateLimitHit(Base):
     __tablename__ = "rate_limit_hits"
-    __table_args__ = (sa.Index(None, "key", "at"),)
+    __table_args__ = (sa.Index(None, "key", "at"), sa.Index(None, "at"))
 
     id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
     key: Mapped[str] = mapped_column(sa.Text)

@@ -79,6 +79,8 @@ class TargetEvent(Base):
     """The target's timeline: every step, request and platform answer."""
 
     __tablename__ = "target_events"
+    __table_args__ = (sa.Index("ix_target_events_error_at", "at",
+                               postgresql_where=sa.text("error_class IS NOT NULL OR status = 'failed'")),)
 
     id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
     target_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("targets.id", ondelete="CASCADE"), index=True)
@@ -140,7 +142,7 @@ class PlatformCall(Base):
     """Calls made per account and endpoint, to stay under per-token limits (TikTok init 6/min…)."""
 
     __tablename__ = "platform_calls"
-    __table_args__ = (sa.Index(None, "account_id", "endpoint", "at"),)
+    __table_args__ = (sa.Index(None, "account_id", "endpoint", "at"), sa.Index(None, "at"))
 
     id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
     account_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
