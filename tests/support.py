@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import random
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 import httpx
+import sqlalchemy as sa
 
 from deploy.devmail import Mailbox, ReceivedMail
 from deploy.system import System
+from shared.runtime import ServiceRuntime
+from shared.settings import ServiceSettings
 
 T = TypeVar("T")
 
@@ -147,3 +151,13 @@ async def sandbox(stack: Stack, method: str, path: str, **kwargs: Any) -> Any:
 async def internal(stack: Stack, service: str, path: str, json: dict[str, Any]) -> httpx.Response:
     async with httpx.AsyncClient(base_url=stack.service_url(service)) as http:
         return await http.post(path, json=json, headers={"x-postifys-internal": stack.env["POSTIFYS_INTERNAL_SECRET"]})
+
+
+@contextlib.asynccontextmanager
+async def runtime_for(settings: ServiceSettings, metadata: sa.MetaData) -> AsyncIterator[ServiceRuntime]:
+    """A service's runtime whose bus is never started: for logic that needs only its database."""
+    runtime = ServiceRuntime(settings, metadata)
+    try:
+        yield runtime
+    finally:
+        await runtime.engine.dispose()

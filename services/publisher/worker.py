@@ -184,7 +184,7 @@ class Worker:
                 outcome = await self.step(target_id)
                 await self.settle(target_id, outcome)
             except LeaseLost:
-                log.warning("Lease lost; another worker has the target")
+                log.warning("Lease lost; another worker has the target, or it was deleted")
             except Exception:
                 log.exception("Target processing failed unexpectedly")
                 with contextlib.suppress(Exception):
@@ -193,10 +193,10 @@ class Worker:
 
     async def step(self, target_id: uuid.UUID) -> pipeline.Outcome:
         async with self.runtime.sessionmaker() as session:
-            target = await session.get_one(Target, target_id)
-            post = await session.get_one(Post, target.post_id)
-        if target.lease_owner != self.name:
-            raise LeaseLost()
+            target = await session.get(Target, target_id)
+            post = await session.get(Post, target.post_id) if target else None
+        if target is None or post is None or target.lease_owner != self.name:
+            raise LeaseLost()  # another worker has it, or its owner deleted it meanwhile
         if target.status in rules.FINAL:
             return pipeline.Published(target.remote_id or "", target.permalink)
         processing_since = target.checkpoint.get("processing_since")
@@ -258,8 +258,8 @@ class Worker:
     async def settle(self, target_id: uuid.UUID, outcome: pipeline.Outcome, count_attempt: bool = False) -> None:
         now = self.now()
         async with self.runtime.transaction() as session:
-            target = await session.get_one(Target, target_id, with_for_update=True)
-            if target.lease_owner != self.name or target.status in rules.FINAL:
+            target = await session.get(Target, target_id, with_for_update=True)
+            if target is None or target.lease_owner != self.name or target.status in rules.FINAL:
                 return
             target.lease_owner, target.lease_expires_at, target.updated_at = None, None, now
             if isinstance(outcome, pipeline.Wait) and count_attempt and target.attempts + 1 >= MAX_INTERNAL_ERRORS:

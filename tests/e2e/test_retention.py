@@ -4,10 +4,7 @@ a clock years away from today would otherwise purge (and count) the rows of ever
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import uuid
-from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,7 +14,6 @@ import sqlalchemy as sa
 from prometheus_client import REGISTRY
 from structlog.testing import capture_logs
 
-from deploy.system import database_name, drop_database, prepare_database, with_database
 from services.connector import tables as connector_tables
 from services.connector.retention import retention_rules as connector_rules
 from services.connector.settings import ConnectorSettings
@@ -32,33 +28,13 @@ from services.webhooks.retention import retention_rules as webhooks_rules
 from services.webhooks.settings import WebhooksSettings
 from shared.retention import RetentionRule, purge_expired, run_retention
 from shared.runtime import ServiceRuntime
-from shared.settings import ServiceSettings
-from tests.support import Stack
+from tests.support import runtime_for
 
 NOW = datetime(2031, 3, 14, 12, 0, tzinfo=UTC)
 TICK = timedelta(seconds=1)
 DAY = timedelta(days=1)
 # Smaller than some kinds' row counts, so that purging in several batches is exercised too.
 BATCH = 2
-
-
-@pytest.fixture(scope="module")
-def retention_database(stack: Stack) -> Iterator[str]:
-    url = with_database(stack.database_url, f"{database_name(stack.database_url)}_retention")
-    prepare_database(url)
-    try:
-        yield url
-    finally:
-        asyncio.run(drop_database(url))
-
-
-@contextlib.asynccontextmanager
-async def runtime_for(settings: ServiceSettings, metadata: sa.MetaData) -> AsyncIterator[ServiceRuntime]:
-    runtime = ServiceRuntime(settings, metadata)  # its bus is never started: purges need only the database
-    try:
-        yield runtime
-    finally:
-        await runtime.engine.dispose()
 
 
 @dataclass
@@ -103,8 +79,8 @@ async def assert_purged_on_schedule(runtime: ServiceRuntime, rules: list[Retenti
 
 
 async def test_identity_purges_unusable_sessions_and_links_and_old_audit_and_limit_rows(
-        retention_database: str) -> None:
-    settings = IdentitySettings(database_url=retention_database)
+        scratch_database: str) -> None:
+    settings = IdentitySettings(database_url=scratch_database)
     idle = timedelta(seconds=settings.session_idle_timeout_seconds)
     t = identity_tables
     user = t.User(id=uuid.uuid4(), name="Retention", email=f"retention-{uuid.uuid4().hex}@example.com",
@@ -141,8 +117,8 @@ async def test_identity_purges_unusable_sessions_and_links_and_old_audit_and_lim
         ])
 
 
-async def test_connector_purges_used_and_expired_oauth_states(retention_database: str) -> None:
-    settings = ConnectorSettings(database_url=retention_database)
+async def test_connector_purges_used_and_expired_oauth_states(scratch_database: str) -> None:
+    settings = ConnectorSettings(database_url=scratch_database)
     t = connector_tables
 
     def oauth_state(*, expires_at: datetime = NOW + DAY, used_at: datetime | None = None) -> Any:
@@ -157,8 +133,8 @@ async def test_connector_purges_used_and_expired_oauth_states(retention_database
 
 
 async def test_publisher_purges_old_errors_platform_calls_early_outcomes_and_idempotency_keys(
-        retention_database: str) -> None:
-    settings = PublisherSettings(database_url=retention_database)
+        scratch_database: str) -> None:
+    settings = PublisherSettings(database_url=scratch_database)
     t = publisher_tables
     user_id, account_id = uuid.uuid4(), uuid.uuid4()
     post = t.Post(id=uuid.uuid4(), user_id=user_id, caption="", media=[], scheduled_at=None, timezone=None,
@@ -209,8 +185,8 @@ def delivery(received_at: datetime) -> Any:
                                     event_types=[])
 
 
-async def test_webhooks_purges_old_deliveries(retention_database: str) -> None:
-    settings = WebhooksSettings(database_url=retention_database)
+async def test_webhooks_purges_old_deliveries(scratch_database: str) -> None:
+    settings = WebhooksSettings(database_url=scratch_database)
     bodies = timedelta(days=settings.retention_webhook_body_days)
     async with runtime_for(settings, webhooks_tables.Base.metadata) as runtime:
         await assert_purged_on_schedule(runtime, webhooks_rules(settings), kinds=[
@@ -224,8 +200,8 @@ class RoundDone(Exception):
     pass
 
 
-async def test_the_loop_counts_what_it_purged_in_the_metric_and_one_log_line(retention_database: str) -> None:
-    settings = WebhooksSettings(database_url=retention_database)
+async def test_the_loop_counts_what_it_purged_in_the_metric_and_one_log_line(scratch_database: str) -> None:
+    settings = WebhooksSettings(database_url=scratch_database)
     labels = {"service": "webhooks", "kind": "webhook_deliveries"}
     slept: list[float] = []
 
