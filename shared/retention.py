@@ -85,3 +85,7 @@ async def run_retention(runtime: ServiceRuntime, rules: Sequence[RetentionRule],
         except Exception:
             log.exception("Retention purge failed")
         await sleep(interval)
+
+
+def keep_purging(runtime: ServiceRuntime, rules: Sequence[RetentionRule], interval: float) -> None:
+    runtime.in_background(lambda: run_retention(runtime, rules, interval))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Annotated, Any
 
 import sqlalchemy as sa
@@ -49,6 +49,8 @@ class ServiceRuntime:
         self.head = head_revision(self.service)
         self._relay_wake = asyncio.Event()
         self._tasks: list[asyncio.Task[Any]] = []
+        self._background: list[Callable[[], Coroutine[Any, Any, None]]] = []
+        self._closers: list[Callable[[], Awaitable[Any]]] = []
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -59,6 +61,14 @@ class ServiceRuntime:
 
     def spawn(self, coro: Any) -> None:
         self._tasks.append(asyncio.create_task(coro))
+
+    def in_background(self, start: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """A loop to run from startup to shutdown, beside the outbox relay."""
+        self._background.append(start)
+
+    def on_shutdown(self, close: Callable[[], Awaitable[Any]]) -> None:
+        """Something to close after the loops stop (a pooled HTTP client)."""
+        self._closers.append(close)
 
     async def readiness(self) -> dict[str, bool]:
         database = await database_reachable(self.engine)
@@ -72,6 +82,8 @@ class ServiceRuntime:
     async def lifespan(self, _: FastAPI) -> AsyncIterator[None]:
         await self.bus.start()
         self.spawn(run_relay(self.bus, self.sessionmaker, self.outbox.table, self._relay_wake))
+        for start in self._background:
+            self.spawn(start())
         log.info("Service started", port=self.settings.listen_port)
         try:
             yield
@@ -81,6 +93,8 @@ class ServiceRuntime:
             for task in self._tasks:
                 with contextlib.suppress(BaseException):
                     await task
+            for close in self._closers:
+                await close()
             await self.bus.close()
             await self.engine.dispose()
 
@@ -88,6 +102,18 @@ class ServiceRuntime:
         if not secret_matches(request.headers.get(INTERNAL_SECRET_HEADER),
                               self.settings.internal_secret.get_secret_value()):
             raise Forbidden("Internal endpoint.", code="internal_only")
+
+
+async def repeat(interval: float, work: Callable[[], Awaitable[Any]], failure: str) -> None:
+    """Runs `work` every `interval` seconds until cancelled; a failed round is logged and the next one still runs."""
+    while True:
+        try:
+            await work()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception(failure)
+        await asyncio.sleep(interval)
 
 
 def create_service_app(runtime: ServiceRuntime, *, routers: list[APIRouter] | tuple[APIRouter, ...] = (),

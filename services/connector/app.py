@@ -1,9 +1,5 @@
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
-
 import httpx
 import structlog
 from fastapi import FastAPI
@@ -17,23 +13,15 @@ from services.connector.service import ConnectorService, build_providers
 from services.connector.settings import ConnectorSettings
 from services.connector.tokens import TokenStore
 from services.connector.vault import Vault
-from shared.retention import run_retention
-from shared.runtime import ServiceRuntime, create_service_app
+from shared.retention import keep_purging
+from shared.runtime import ServiceRuntime, create_service_app, repeat
 
 log = structlog.get_logger()
 
 
-async def keep_tokens_fresh(service: ConnectorService) -> None:
-    interval = max(1.0, service.settings.token_check_interval_seconds / 10)
-    while True:
-        try:
-            for account_id in await service.accounts_due_for_check():
-                await service.check(account_id)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("Token check round failed")
-        await asyncio.sleep(interval)
+async def check_due_accounts(service: ConnectorService) -> None:
+    for account_id in await service.accounts_due_for_check():
+        await service.check(account_id)
 
 
 def create_app(settings: ConnectorSettings | None = None) -> FastAPI:
@@ -44,17 +32,8 @@ def create_app(settings: ConnectorSettings | None = None) -> FastAPI:
     service = ConnectorService(runtime, settings, build_providers(http, settings),
                                TokenStore(Vault(settings.vault_keys.get_secret_value())))
     runtime.bus.handlers = {**webhook_handlers(service), **erasure_handlers(service)}
-    app = create_service_app(runtime, routers=build_routers(service))
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app_: FastAPI) -> AsyncIterator[None]:
-        async with runtime.lifespan(app_):
-            runtime.spawn(keep_tokens_fresh(service))
-            runtime.spawn(run_retention(runtime, retention_rules(settings), settings.retention_interval_seconds))
-            try:
-                yield
-            finally:
-                await http.aclose()
-
-    app.router.lifespan_context = lifespan
-    return app
+    runtime.in_background(lambda: repeat(max(1.0, settings.token_check_interval_seconds / 10),
+                                         lambda: check_due_accounts(service), "Token check round failed"))
+    keep_purging(runtime, retention_rules(settings), settings.retention_interval_seconds)
+    runtime.on_shutdown(http.aclose)
+    return create_service_app(runtime, routers=build_routers(service))

@@ -1,8 +1,5 @@
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
-
 from fastapi import FastAPI
 
 from services.identity import tables
@@ -13,7 +10,7 @@ from services.identity.notifications import notification_handlers
 from services.identity.retention import retention_rules
 from services.identity.service import IdentityService
 from services.identity.settings import IdentitySettings
-from shared.retention import run_retention
+from shared.retention import keep_purging
 from shared.runtime import ServiceRuntime, create_service_app
 
 
@@ -23,13 +20,5 @@ def create_app(settings: IdentitySettings | None = None) -> FastAPI:
     runtime = ServiceRuntime(settings, tables.Base.metadata)
     runtime.bus.handlers = {**notification_handlers(mailer, settings.public_url), **erasure_handlers(runtime.outbox)}
     service = IdentityService(runtime, settings, mailer)
-    app = create_service_app(runtime, routers=build_routers(service))
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app_: FastAPI) -> AsyncIterator[None]:
-        async with runtime.lifespan(app_):
-            runtime.spawn(run_retention(runtime, retention_rules(settings), settings.retention_interval_seconds))
-            yield
-
-    app.router.lifespan_context = lifespan
-    return app
+    keep_purging(runtime, retention_rules(settings), settings.retention_interval_seconds)
+    return create_service_app(runtime, routers=build_routers(service))

@@ -1,8 +1,5 @@
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
-
 import httpx
 from fastapi import FastAPI
 
@@ -15,7 +12,7 @@ from services.publisher.retention import retention_rules
 from services.publisher.service import PostService
 from services.publisher.settings import PublisherSettings
 from services.publisher.worker import Worker
-from shared.retention import run_retention
+from shared.retention import keep_purging
 from shared.runtime import ServiceRuntime, create_service_app
 
 
@@ -29,17 +26,7 @@ def create_app(settings: PublisherSettings | None = None) -> FastAPI:
     # Handlers and the API wake the worker, so nothing waits for its next poll.
     runtime.bus.handlers = event_handlers(runtime, worker.wake.set)
     service = PostService(runtime, connector, worker.wake.set)
-    app = create_service_app(runtime, routers=[build_router(service), build_export_router(runtime.sessionmaker)])
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app_: FastAPI) -> AsyncIterator[None]:
-        async with runtime.lifespan(app_):
-            runtime.spawn(worker.run_forever())
-            runtime.spawn(run_retention(runtime, retention_rules(settings), settings.retention_interval_seconds))
-            try:
-                yield
-            finally:
-                await http.aclose()
-
-    app.router.lifespan_context = lifespan
-    return app
+    runtime.in_background(worker.run_forever)
+    keep_purging(runtime, retention_rules(settings), settings.retention_interval_seconds)
+    runtime.on_shutdown(http.aclose)
+    return create_service_app(runtime, routers=[build_router(service), build_export_router(runtime.sessionmaker)])

@@ -1,8 +1,5 @@
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
-
 from fastapi import FastAPI
 
 from services.webhooks import tables
@@ -11,7 +8,7 @@ from services.webhooks.erasure import erasure_handlers
 from services.webhooks.retention import retention_rules
 from services.webhooks.service import WebhookService
 from services.webhooks.settings import WebhooksSettings
-from shared.retention import run_retention
+from shared.retention import keep_purging
 from shared.runtime import ServiceRuntime, create_service_app
 
 # Meta batches up to 1,000 updates in one delivery.
@@ -22,14 +19,6 @@ def create_app(settings: WebhooksSettings | None = None) -> FastAPI:
     settings = settings or WebhooksSettings()
     runtime = ServiceRuntime(settings, tables.Base.metadata)
     runtime.bus.handlers = erasure_handlers(runtime.outbox)
-    app = create_service_app(runtime, routers=build_routers(WebhookService(runtime, settings)),
+    keep_purging(runtime, retention_rules(settings), settings.retention_interval_seconds)
+    return create_service_app(runtime, routers=build_routers(WebhookService(runtime, settings)),
                              max_body=MAX_WEBHOOK_BODY)
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app_: FastAPI) -> AsyncIterator[None]:
-        async with runtime.lifespan(app_):
-            runtime.spawn(run_retention(runtime, retention_rules(settings), settings.retention_interval_seconds))
-            yield
-
-    app.router.lifespan_context = lifespan
-    return app
