@@ -19,6 +19,7 @@ import httpx
 
 from bench.harness import run_and_report
 from deploy.system import ROOT, System, free_port
+from shared.internal import CLIENT_IP_HEADER, INTERNAL_SECRET_HEADER
 from shared.settings import PostifysSettings
 
 RATE = int(os.environ.get("BENCH_WEBHOOK_RATE", "100"))
@@ -60,11 +61,11 @@ async def steady(url: str, offset: int) -> dict[str, float]:
     return summary(latencies, ok, time.monotonic() - begin)
 
 
-async def flat_out(url: str, offset: int) -> dict[str, float]:
+async def flat_out(url: str, offset: int, headers: dict[str, str] | None = None) -> dict[str, float]:
     latencies: list[float] = []
     ok, counter = 0, 0
     deadline = time.monotonic() + SECONDS
-    async with httpx.AsyncClient(timeout=30) as http:
+    async with httpx.AsyncClient(timeout=30, headers=headers) as http:
         async def worker() -> None:
             nonlocal ok, counter
             while time.monotonic() < deadline:
@@ -92,10 +93,15 @@ async def measure(system: System) -> dict[str, Any]:
                 await asyncio.sleep(0.1)
         gateway = f"{system.url('gateway')}/webhooks/tiktok"
         ceiling = f"http://127.0.0.1:{port}/webhooks/tiktok"
+        direct = f"{system.url('webhooks')}/webhooks/tiktok"
         results: dict[str, Any] = {"rate_per_second": RATE, "seconds": SECONDS,
                    "steady_postifys": await steady(gateway, 0), "steady_bare": await steady(ceiling, 10**6),
                    "flat_out_postifys": await flat_out(gateway, 2 * 10**6),
-                   "flat_out_bare": await flat_out(ceiling, 3 * 10**6)}
+                   "flat_out_bare": await flat_out(ceiling, 3 * 10**6),
+                   # The webhooks service alone, as the gateway calls it: what the second hop costs.
+                   "flat_out_service_direct": await flat_out(direct, 4 * 10**6, headers={
+                       INTERNAL_SECRET_HEADER: system.env["POSTIFYS_INTERNAL_SECRET"],
+                       CLIENT_IP_HEADER: "127.0.0.1"})}
     finally:
         bare.terminate()
         bare.wait()
@@ -104,10 +110,12 @@ async def measure(system: System) -> dict[str, Any]:
         stored = await db.fetchval("SELECT count(*) FROM webhooks.deliveries")
     finally:
         await db.close()
-    accepted = results["steady_postifys"]["accepted"] + results["flat_out_postifys"]["accepted"]
+    accepted = sum(results[k]["accepted"] for k in ("steady_postifys", "flat_out_postifys", "flat_out_service_direct"))
     results["stored"], results["lost"] = stored, accepted - stored
     results["share_of_ceiling"] = round(results["flat_out_postifys"]["per_second"]
                                         / max(results["flat_out_bare"]["per_second"], 1), 2)
+    results["service_share_of_ceiling"] = round(results["flat_out_service_direct"]["per_second"]
+                                                / max(results["flat_out_bare"]["per_second"], 1), 2)
     return results
 
 

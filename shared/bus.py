@@ -230,9 +230,10 @@ async def relay_outbox(bus: Bus, sessionmaker: async_sessionmaker[AsyncSession],
                 .with_for_update(skip_locked=True)
             )
         ).all()
-        for row in rows:
-            envelope = Envelope.model_validate(row.payload)
-            await bus.publish(envelope)
+        envelopes = [Envelope.model_validate(row.payload) for row in rows]
+        # Published together and confirmed together: one round of broker confirms per batch, not per event.
+        await asyncio.gather(*(bus.publish(envelope) for envelope in envelopes))
+        for envelope in envelopes:
             EVENTS_PUBLISHED.labels(type=envelope.type).inc()
         if rows:
             await session.execute(sa.delete(outbox).where(outbox.c.id.in_([r.id for r in rows])))
