@@ -204,3 +204,10 @@ class MetaDeauthorized(EventData):
 
     type = "privacy.meta.deauthorized"
     meta_user_id: str
+
+
+class ErasureCompleted(EventData):
+    """Every service has erased its part; what was kept only to finish the request can go."""
+
+    type = "privacy.erasure.completed"
+    request_id: uuid.UUID

@@ -1,14 +1,17 @@
-"""What the connector keeps, and for how long: OAuth states only while they can complete a connection."""
+"""What the connector keeps, and for how long: OAuth states only while they can complete a connection; a
+deletion's answer until the request completes (which removes it), or at most a GDPR month if that news is lost."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
 from services.connector.settings import ConnectorSettings
-from services.connector.tables import OAuthState
-from shared.retention import RetentionRule
+from services.connector.tables import ErasureAnswer, OAuthState
+from shared.retention import RetentionRule, older_than
+
+ERASURE_ANSWER_DAYS = 31
 
 
 def unusable_oauth_state(now: datetime) -> sa.ColumnElement[bool]:
@@ -16,4 +19,6 @@ def unusable_oauth_state(now: datetime) -> sa.ColumnElement[bool]:
 
 
 def retention_rules(settings: ConnectorSettings) -> list[RetentionRule]:
-    return [RetentionRule("oauth_states", OAuthState, unusable_oauth_state)]
+    return [RetentionRule("oauth_states", OAuthState, unusable_oauth_state),
+            RetentionRule("erasure_answers", ErasureAnswer,
+                          older_than(ErasureAnswer.answered_at, timedelta(days=ERASURE_ANSWER_DAYS)))]

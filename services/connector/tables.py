@@ -108,3 +108,17 @@ class Secret(Base):
     issued_at: Mapped[datetime] = mapped_column(Timestamp)
     expires_at: Mapped[datetime | None] = mapped_column(Timestamp, index=True)
     updated_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class ErasureAnswer(Base):
+    """What the connector erased for a deletion request, kept until privacy says the request is complete: the
+    accounts are gone, so asking again could otherwise only answer 'nothing', and the other services would keep
+    what they hold about them."""
+
+    __tablename__ = "erasure_answers"
+
+    request_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    user_ids: Mapped[list[str]] = mapped_column(Texts)
+    account_ids: Mapped[list[str]] = mapped_column(Texts)
+    external_ids: Mapped[list[str]] = mapped_column(Texts)
+    answered_at: Mapped[datetime] = mapped_column(Timestamp, index=True)

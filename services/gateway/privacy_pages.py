@@ -72,7 +72,7 @@ DELETION_INSTRUCTIONS = """<h1>How to delete your data</h1>
 and a status page, <code>/privacy/deletion/&lt;confirmation code&gt;</code>, where you can follow it.</p>
 
 <h2>1. In Postifys, signed in</h2>
-<p>Sign in, open <strong>Privacy</strong> and choose what to delete:</p>
+<p>Sign in; under <strong>Your data</strong> on the home page, choose what to delete:</p>
 <ul>
 <li><strong>Your whole account</strong>: choose to delete the account and re-enter your password to confirm.</li>
 <li><strong>Only connected accounts</strong>: all of your connected Facebook, Instagram and TikTok accounts, or the
@@ -86,11 +86,14 @@ follows it.</p>
 
 <h2>2. From Facebook</h2>
 <p>In Facebook, open <strong>Settings &amp; privacy → Settings → Apps and Websites</strong>, select Postifys and
-remove it. Facebook then sends Postifys a data deletion request on your behalf. Postifys starts the deletion at once
-and gives Facebook a confirmation code and the address of the request's status page,
-<code>/privacy/deletion/&lt;confirmation code&gt;</code>, which Facebook shows you. This deletes what Postifys
-received through that Facebook account: the Facebook Pages and Instagram accounts connected with it, their access
-tokens and their details.</p>
+remove it. Facebook tells Postifys at once, and Postifys disconnects the Facebook Pages and Instagram accounts
+connected through that Facebook account and destroys their access tokens. To have their data deleted as well, send
+Postifys a deletion request from the same screen (Facebook offers it for removed apps). Facebook then passes the
+request on; Postifys starts the deletion at once and gives Facebook a confirmation code and the address of the
+request's status page, <code>/privacy/deletion/&lt;confirmation code&gt;</code>, which Facebook shows you. This
+deletes what Postifys received through that Facebook account: the Pages and Instagram accounts connected with it,
+their access tokens, their details, their scheduled and past posts in Postifys and the platform events about
+them.</p>
 
 <h2>3. By email</h2>
 <p>Write to {email} from the address of your Postifys account and say whether you want your whole account deleted

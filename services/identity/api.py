@@ -114,6 +114,7 @@ class ResolveIn(Strict):
 
 class PasswordConfirmIn(Strict):
     password: str = Field(min_length=1, max_length=MAX_LENGTH)
+    end_sessions: bool = False
 
 
 class ResolveOut(BaseModel):
@@ -218,7 +219,8 @@ def build_routers(service: IdentityService) -> tuple[APIRouter, APIRouter]:
 
     @internal.post("/users/{user_id}/confirm-password", status_code=204)
     async def confirm_password(user_id: uuid.UUID, body: PasswordConfirmIn, client: ClientDep) -> Response:
-        await service.confirm_password(user_id=user_id, password=body.password, client=client)
+        await service.confirm_password(user_id=user_id, password=body.password, client=client,
+                                       end_sessions=body.end_sessions)
         return Response(status_code=204)
 
     @internal.get("/users/{user_id}/export", response_model=IdentityExport)

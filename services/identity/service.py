@@ -259,8 +259,10 @@ class IdentityService:
             await self._set_password(session, user, new_password, keep_session=session_id, reason="change")
         self._mail_password_changed(user)
 
-    async def confirm_password(self, *, user_id: uuid.UUID, password: str, client: ClientInfo) -> None:
-        """Re-authentication before something irreversible (deleting the account); counted like sign-ins."""
+    async def confirm_password(self, *, user_id: uuid.UUID, password: str, client: ClientInfo,
+                               end_sessions: bool = False) -> None:
+        """Re-authentication before something irreversible (deleting the account); counted like sign-ins. With
+        `end_sessions`, every session of the user ends with the confirmation, before the deletion is even queued."""
         user = await self.get_user(user_id)
         key = email_key(user.email)
         async with self.runtime.sessionmaker() as session:
@@ -272,6 +274,11 @@ class IdentityService:
             async with self.runtime.transaction() as session:
                 self._audit(session, self.now(), user, key, client, "failed_password_confirm")
             raise Forbidden("The password is not correct.", code="wrong_password")
+        if end_sessions:
+            async with self.runtime.transaction() as session:
+                await session.execute(sa.update(t.Session).where(t.Session.user_id == user_id,
+                                                                 t.Session.revoked_at.is_(None))
+                                      .values(revoked_at=self.now()))
 
     # --- helpers -------------------------------------------------------------------------------
 

@@ -83,14 +83,15 @@ def build_routers(service: PrivacyService, http: Callable[[], httpx.AsyncClient]
             status_url=status_url(request.confirmation_code),
             steps=[StepOut(service=s.service, status=s.status, done_at=s.done_at, erased=s.erased) for s in steps])
 
-    async def confirm_password(caller: Caller, password: str, request: Request) -> None:
+    async def confirm_password_and_sign_out(caller: Caller, password: str, request: Request) -> None:
+        """Deleting an account ends its sessions at once, before the saga even starts."""
         headers = {INTERNAL_SECRET_HEADER: settings.internal_secret.get_secret_value(),
                    REQUEST_ID_HEADER: getattr(request.state, "request_id", "") or "",
                    CLIENT_IP_HEADER: request.headers.get(CLIENT_IP_HEADER, ""),
                    "user-agent": request.headers.get("user-agent", "")}
         try:
             answer = await http().post(f"{settings.identity_url}/internal/users/{caller.user_id}/confirm-password",
-                                       json={"password": password}, headers=headers)
+                                       json={"password": password, "end_sessions": True}, headers=headers)
         except httpx.HTTPError:
             raise PostifysError("Your password cannot be checked just now. Try again shortly.",
                                 code="service_unavailable", status_code=503) from None
@@ -107,7 +108,7 @@ def build_routers(service: PrivacyService, http: Callable[[], httpx.AsyncClient]
         (`scope: connections`, all or the `account_ids` given). Work continues in the background: follow
         `status_url` or GET the request."""
         if body.scope == "account":
-            await confirm_password(caller, body.password or "", request)
+            await confirm_password_and_sign_out(caller, body.password or "", request)
         created = await service.request_for_user(caller.user_id, body.scope, body.account_ids)
         return await describe(created)
 
@@ -126,16 +127,27 @@ def build_routers(service: PrivacyService, http: Callable[[], httpx.AsyncClient]
         body = await request.body()
         if len(body) > MAX_CALLBACK_BODY:
             return JSONResponse(error_body("payload_too_large", "The body is too large."), status_code=413)
-        fields = parse_qs(body.decode("latin-1"), max_num_fields=10)
-        values = fields.get("signed_request") or []
+        try:
+            values = parse_qs(body.decode("latin-1"), max_num_fields=10).get("signed_request") or []
+        except ValueError:
+            values = []
         if len(values) != 1:
             raise BadRequest("Send one signed_request form field.", code="invalid_signed_request")
         try:
-            payload = parse_signed_request(values[0], settings.meta_app_secret.get_secret_value())
+            payload = verified(values[0])
         except InvalidSignedRequest as exc:
             raise BadRequest("The signed_request is not valid.", code="invalid_signed_request",
                              details={"reason": exc.reason}) from None
         return {**payload, "_raw": values[0]}
+
+    def verified(value: str) -> dict[str, Any]:
+        """Facebook Login's app signs with the Meta app secret; the Instagram Login app with its own."""
+        try:
+            return parse_signed_request(value, settings.meta_app_secret.get_secret_value())
+        except InvalidSignedRequest as exc:
+            if exc.reason != "bad_signature":
+                raise
+            return parse_signed_request(value, settings.instagram_app_secret.get_secret_value())
 
     @public.post("/meta/data-deletion", response_model=MetaDeletionOut)
     async def meta_data_deletion(request: Request) -> MetaDeletionOut | JSONResponse:
@@ -176,8 +188,11 @@ SERVICE_WORDS = {"identity": "Profile, email address, password, sessions and sig
                               "where the platform allows it)",
                  "publisher": "Posts, captions, media links, schedules and each platform's responses",
                  "webhooks": "Notifications the platforms sent about those accounts"}
-KEPT = ("What stays: this record only — the confirmation code, what was asked, when, and each part's outcome. "
-        "It holds no name, email address or platform id, and shows that the request was honoured.")
+KEPT = {"account": "What stays: this record only — the confirmation code, what was asked, when, and each part's "
+                   "outcome. It holds no name, email address or platform id, and shows that the request was honoured.",
+        "connections": "What stays: the Postifys account itself, posts that also went to accounts you kept (without "
+                       "the deleted accounts' parts), and this record — the confirmation code, what was asked, when, "
+                       "and each part's outcome, with no platform id in it."}
 
 
 def render_status(request: DeletionRequestOut, steps: list[DeletionStep]) -> str:
@@ -196,4 +211,5 @@ def render_status(request: DeletionRequestOut, steps: list[DeletionStep]) -> str
             f"<p>Received: {html.escape(request.requested_at.isoformat(timespec='seconds'))}</p>"
             f"<p><strong>Status: {state}</strong></p>{finished}"
             f"<table><thead><tr><th>What</th><th>Status</th><th>When</th></tr></thead><tbody>{rows}</tbody></table>"
-            f"<p>{html.escape(KEPT)}</p><p><a href='/privacy'>Privacy policy</a></p></main></body></html>")
+            f"<p>{html.escape(KEPT.get(request.scope, KEPT['account']))}</p>"
+            "<p><a href='/privacy'>Privacy policy</a></p></main></body></html>")

@@ -18,12 +18,14 @@ from typing import Any
 import sqlalchemy as sa
 import structlog
 from prometheus_client import Counter, Gauge
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.privacy.settings import PrivacySettings
 from services.privacy.tables import DataSubject, DeletionRequest, DeletionStep
 from shared.events import (
     ErasureAccountsResolved,
+    ErasureCompleted,
     ErasureRequested,
     ErasureScope,
     ErasureStepDone,
@@ -68,16 +70,21 @@ class PrivacyService:
                                     user_id=user_id, account_ids=account_ids if scope == "connections" else None)
 
     async def request_from_meta(self, meta_user_id: str, signed_request: str) -> DeletionRequest:
-        """Meta's data-deletion callback; the same signed request again gets the same request back."""
-        fingerprint = self.keyed_hash("signed_request", signed_request)
-        async with self.runtime.transaction() as session:
-            known = await session.scalar(sa.select(DeletionRequest).where(
-                DeletionRequest.signed_request_hash == fingerprint))
-            if known is not None:
-                return known
-            return await self._open(session, scope="connections", source="meta",
-                                    subject=self.keyed_hash("meta", meta_user_id), meta_user_id=meta_user_id,
-                                    signed_request_hash=fingerprint)
+        """Meta's data-deletion callback; the same signed request again (padded or not, or twice at once) gets the
+        same request back."""
+        fingerprint = self.keyed_hash("signed_request", signed_request.replace("=", ""))
+        query = sa.select(DeletionRequest).where(DeletionRequest.signed_request_hash == fingerprint)
+        try:
+            async with self.runtime.transaction() as session:
+                known = await session.scalar(query)
+                if known is not None:
+                    return known
+                return await self._open(session, scope="connections", source="meta",
+                                        subject=self.keyed_hash("meta", meta_user_id), meta_user_id=meta_user_id,
+                                        signed_request_hash=fingerprint)
+        except IntegrityError:  # the same request, stored by a concurrent call a moment ago
+            async with self.runtime.sessionmaker() as session:
+                return (await session.scalars(query)).one()
 
     async def meta_deauthorized(self, meta_user_id: str) -> None:
         async with self.runtime.transaction() as session:
@@ -162,6 +169,7 @@ class PrivacyService:
             await session.execute(sa.delete(DataSubject).where(DataSubject.user_id == request.user_id))
         request.status, request.completed_at = "completed", now
         request.user_id = request.account_ids = request.meta_user_id = request.resolved = None
+        await self.runtime.outbox.add(session, ErasureCompleted(request_id=request.id))
         COMPLETED.labels(request.scope).inc()
         log.info("Deletion completed", request_id=str(request.id), scope=request.scope,
                  seconds=round((now - request.requested_at).total_seconds(), 3))

@@ -72,6 +72,10 @@ async def test_deleting_the_account_leaves_nothing_of_the_person(own_stack: Stac
     stack = own_stack
     name = f"Zelda Quixote {time.time_ns()}"
     poster, user = await member(stack, own_client, name=name)
+    # A second Facebook login with no Page at all: nothing to publish to, but it holds a name, an id and a token.
+    pageless_name = f"Pageless Person {time.time_ns()}"
+    pageless = await sandbox(stack, "POST", "/_sandbox/facebook/users", json={"name": pageless_name, "pages": []})
+    await connect(own_client, stack, "facebook", user=pageless["id"])
     async with httpx.AsyncClient(base_url=stack.gateway, timeout=30,
                                  headers={"X-Forwarded-For": stack.new_client_ip()}) as second:
         assert (await sign_in(second, user)).status_code == 200
@@ -119,15 +123,23 @@ async def test_deleting_the_account_leaves_nothing_of_the_person(own_stack: Stac
             assert (await client.get("/api/v1/me")).status_code == 401
     assert (await sign_in(own_client, user)).status_code == 401
 
+    db = await asyncpg.connect(stack.database_url)
+    try:
+        async def connector_forgot() -> bool:
+            return not await db.fetchval("SELECT count(*) FROM connector.erasure_answers")
+        await wait_for(connector_forgot, message="the connector to drop its answer once the request completed")
+    finally:
+        await db.close()
+
     sandbox_tokens = items(await sandbox(stack, "GET", "/_sandbox/tokens"))
     revocable = [t for t in sandbox_tokens if t["platform"] in ("facebook", "tiktok")]
     assert revocable
     assert [t for t in revocable if not t["revoked"]] == []
 
     text = dump(stack.database_url)
-    for secret in (user["email"], name, published_caption, scheduled_caption, *cookies, *tokens):
+    for secret in (user["email"], name, pageless_name, published_caption, scheduled_caption, *cookies, *tokens):
         assert secret not in text, f"{secret[:12]}… survived the deletion"
-    for external_id in SEEDED_EXTERNAL_IDS:
+    for external_id in (*SEEDED_EXTERNAL_IDS, "5551", pageless["id"]):
         assert not standalone(external_id, text), f"platform id {external_id} survived the deletion"
     assert request["confirmation_code"] in text  # the minimal record stays
 
@@ -164,6 +176,32 @@ async def test_deleting_connections_keeps_the_postifys_account(poster: Member, s
     assert (await poster.http.get("/api/v1/me")).status_code == 200
     mine = (await poster.http.get("/api/v1/privacy/deletion-requests")).json()["items"]
     assert [r["id"] for r in mine] == [asked.json()["id"]]
+    exported = (await poster.http.get("/api/v1/privacy/export")).json()
+    assert [(r["id"], r["status"]) for r in exported["deletion_requests"]] == [(asked.json()["id"], "completed")]
+
+
+async def test_deletion_requests_are_private_and_refused_cross_site(poster: Member, stack: Stack,
+                                                                    new_client) -> None:
+    asked = await poster.http.post("/api/v1/privacy/deletion-requests",
+                                   json={"scope": "connections", "account_ids": [poster.accounts["page"]]})
+    assert asked.status_code == 202, asked.text
+    async with new_client() as other:
+        await sign_up(other, stack)
+        stranger = await sign_up(other, stack)
+        assert (await sign_in(other, stranger)).status_code == 200
+        seen = await other.get(f"/api/v1/privacy/deletion-requests/{asked.json()['id']}")
+        assert seen.status_code == 404
+        assert (await other.get("/api/v1/privacy/deletion-requests")).json()["items"] == []
+        # Naming someone else's account deletes nothing of theirs.
+        foreign = await other.post("/api/v1/privacy/deletion-requests",
+                                   json={"scope": "connections", "account_ids": [poster.accounts["tiktok"]]})
+        await deletion_done(other, f"/api/v1/privacy/deletion-requests/{foreign.json()['id']}")
+    assert poster.accounts["tiktok"] in {a["id"] for a in (await poster.http.get("/api/v1/accounts")).json()["items"]}
+    forged = await poster.http.post("/api/v1/privacy/deletion-requests", json={"scope": "account", "password": "x"},
+                                    headers={"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"})
+    assert forged.status_code == 403
+    assert forged.json()["error"]["code"] == "cross_site_request"
+    assert (await poster.http.get("/api/v1/me")).status_code == 200
 
 
 # --- 3. a service down during the saga ---------------------------------------------------------------------------
@@ -234,6 +272,12 @@ async def test_metas_data_deletion_callback_starts_deletion_for_that_person(post
         assert refused.status_code in (400, 413), (label, refused.text)
         assert refused.json()["error"]["code"] in ("invalid_signed_request", "payload_too_large"), label
     assert (await client.post("/privacy/meta/data-deletion", data={})).status_code == 400
+    crowded = {f"f{i}": "x" for i in range(20)} | {"signed_request": signed}
+    assert (await client.post("/privacy/meta/data-deletion", data=crowded)).status_code == 400
+    # The signature segment with its base64 padding is the same request (the payload segment is what is signed).
+    padded = f"{encoded_sig}{'=' * (-len(encoded_sig) % 4)}.{payload}"
+    assert padded != signed
+    assert (await client.post("/privacy/meta/data-deletion", data={"signed_request": padded})).json() == answer
 
 
 async def test_metas_deauthorize_callback_revokes_the_facebook_connections(poster: Member, stack: Stack,

@@ -15,6 +15,7 @@ from prometheus_client import REGISTRY
 from structlog.testing import capture_logs
 
 from services.connector import tables as connector_tables
+from services.connector.retention import ERASURE_ANSWER_DAYS
 from services.connector.retention import retention_rules as connector_rules
 from services.connector.settings import ConnectorSettings
 from services.identity import tables as identity_tables
@@ -117,7 +118,8 @@ async def test_identity_purges_unusable_sessions_and_links_and_old_audit_and_lim
         ])
 
 
-async def test_connector_purges_used_and_expired_oauth_states(scratch_database: str) -> None:
+async def test_connector_purges_used_and_expired_oauth_states_and_forgotten_erasure_answers(
+        scratch_database: str) -> None:
     settings = ConnectorSettings(database_url=scratch_database)
     t = connector_tables
 
@@ -125,10 +127,17 @@ async def test_connector_purges_used_and_expired_oauth_states(scratch_database: 
         return t.OAuthState(id=uuid.uuid4(), state_hash=uuid.uuid4().bytes, provider="tiktok", user_id=uuid.uuid4(),
                             session_id=uuid.uuid4(), created_at=NOW - DAY, expires_at=expires_at, used_at=used_at)
 
+    def answer(answered_at: datetime) -> Any:
+        return t.ErasureAnswer(request_id=uuid.uuid4(), user_ids=[], account_ids=[], external_ids=["1029"],
+                               answered_at=answered_at)
+
+    kept = timedelta(days=ERASURE_ANSWER_DAYS)
     async with runtime_for(settings, t.Base.metadata) as runtime:
         await assert_purged_on_schedule(runtime, connector_rules(settings), kinds=[
             Kind("oauth_states", t.OAuthState, due=[oauth_state(used_at=NOW - TICK), oauth_state(expires_at=NOW)],
                  due_next_tick=[oauth_state(expires_at=NOW + TICK)]),
+            Kind("erasure_answers", t.ErasureAnswer, due=[answer(NOW - kept - TICK)],
+                 due_next_tick=[answer(NOW - kept)]),
         ])
 
 

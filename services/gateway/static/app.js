@@ -18,6 +18,7 @@ for (const form of document.querySelectorAll("form[data-action]")) {
     if (form.hasAttribute("data-token")) body.token = token;
     const {ok, data} = await call(form.dataset.action, body);
     if (ok && form.dataset.then === "reload") { location.reload(); return; }
+    if (ok && data.status_url) { location.assign(data.status_url); return; }  // a deletion request: follow it
     show(ok ? (data.message || "Done.") : (data.error ? data.error.message : "Something went wrong."));
   });
 }
