@@ -38,6 +38,9 @@ log = structlog.get_logger()
 DELIVERY_LIMIT = 5
 PREFETCH = 10
 RELAY_BATCH = 100
+# Dead letters carry events, and events can name people and their accounts: an operator has two weeks to look and
+# replay, then the broker drops them, so they never outlive a deletion or the retention periods by much.
+DEAD_LETTER_TTL_DAYS = 14
 
 Handler = Callable[[Envelope, AsyncSession], Awaitable[None]]
 
@@ -67,6 +70,10 @@ class Topology:
     @property
     def dead_letter_queue(self) -> str:
         return f"{self.prefix}.{self.service}.dead-letters"
+
+    @staticmethod
+    def dead_letter_arguments() -> dict[str, Any]:
+        return {"x-queue-type": "quorum", "x-message-ttl": DEAD_LETTER_TTL_DAYS * 86_400_000}
 
     def queue_arguments(self) -> dict[str, Any]:
         return {
@@ -140,13 +147,27 @@ class Bus:
         channel = await self.connection.channel()
         await channel.set_qos(prefetch_count=PREFETCH)
         exchange = await channel.declare_exchange(t.exchange, aio_pika.ExchangeType.TOPIC, durable=True)
-        dlx = await channel.declare_exchange(t.dead_letter_exchange, aio_pika.ExchangeType.DIRECT, durable=True)
-        dlq = await channel.declare_queue(t.dead_letter_queue, durable=True, arguments={"x-queue-type": "quorum"})
-        await dlq.bind(dlx, routing_key=t.service)
+        await self._declare_dead_letters()
         queue = await channel.declare_queue(t.queue, durable=True, arguments=t.queue_arguments())
         for event_type in self.handlers:
             await queue.bind(exchange, routing_key=event_type)
         await queue.consume(self._on_message)
+
+    async def _declare_dead_letters(self) -> None:
+        assert self.connection is not None
+        t = self.topology
+        channel = await self.connection.channel()
+        try:
+            dlq = await channel.declare_queue(t.dead_letter_queue, durable=True, arguments=t.dead_letter_arguments())
+        except aiormq.exceptions.ChannelPreconditionFailed:
+            # Declared by an older release without the time limit; it works, but keeps letters until removed.
+            log.warning("Dead-letter queue has no time limit; delete it (after replaying) to get one",
+                        queue=t.dead_letter_queue)
+            channel = await self.connection.channel()
+            dlq = await channel.declare_queue(t.dead_letter_queue, passive=True)
+        dlx = await channel.declare_exchange(t.dead_letter_exchange, aio_pika.ExchangeType.DIRECT, durable=True)
+        await dlq.bind(dlx, routing_key=t.service)
+        await channel.close()
 
     def handler_for(self, event_type: str) -> Handler | None:
         """Exact types first; a key ending in `.#` takes every type under that prefix (as it is bound)."""

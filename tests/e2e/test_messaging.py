@@ -9,6 +9,8 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 
+import aio_pika
+import aiormq
 import asyncpg
 import httpx
 import pytest
@@ -168,3 +170,18 @@ async def test_a_message_that_always_fails_is_dead_lettered_while_others_flow_an
         return await effects(conn, poison.event_id) == 1
     await wait_for(applied, message="the replayed message to be applied")
     assert await list_dead_letters(stack.amqp_url, receiving.topology) == []
+
+
+async def test_dead_letters_expire_after_two_weeks(consumer, stack: Stack) -> None:
+    _, receiving, _, _ = consumer
+    topology = receiving.topology
+    connection = await aio_pika.connect(stack.amqp_url)
+    async with connection:
+        # Declaring again with the same arguments succeeds only if the queue has exactly them.
+        channel = await connection.channel()
+        await channel.declare_queue(topology.dead_letter_queue, durable=True,
+                                    arguments=topology.dead_letter_arguments())
+        assert topology.dead_letter_arguments()["x-message-ttl"] == 14 * 24 * 3600 * 1000
+        with pytest.raises(aiormq.exceptions.ChannelPreconditionFailed):
+            await channel.declare_queue(topology.dead_letter_queue, durable=True,
+                                        arguments={"x-queue-type": "quorum"})
