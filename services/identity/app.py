@@ -18,7 +18,8 @@ def create_app(settings: IdentitySettings | None = None) -> FastAPI:
     settings = settings or IdentitySettings()
     mailer = Mailer(settings.smtp_url or "smtp://127.0.0.1:8025", settings.mail_from)
     runtime = ServiceRuntime(settings, tables.Base.metadata)
-    runtime.bus.handlers = {**notification_handlers(mailer, settings.public_url), **erasure_handlers(runtime.outbox)}
+    runtime.bus.handlers = {**notification_handlers(mailer, settings.public_url),
+                            **erasure_handlers(runtime.outbox, mailer, settings.public_url)}
     service = IdentityService(runtime, settings, mailer)
     keep_purging(runtime, retention_rules(settings), settings.retention_interval_seconds)
     return create_service_app(runtime, routers=build_routers(service))

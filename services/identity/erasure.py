@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.identity import tables as t
+from services.identity.mailer import Mail, Mailer
 from services.identity.tokens import email_key
 from shared.bus import Handler
 from shared.db import delete_rows
@@ -13,7 +14,7 @@ from shared.events import Envelope, ErasureRequested, ErasureStepDone
 from shared.outbox import Outbox
 
 
-def erasure_handlers(outbox: Outbox) -> dict[str, Handler]:
+def erasure_handlers(outbox: Outbox, mailer: Mailer, public_url: str) -> dict[str, Handler]:
     async def erase_user(envelope: Envelope, session: AsyncSession) -> None:
         request = ErasureRequested.model_validate(envelope.data)
         if request.scope != "account" or request.user_id is None:
@@ -31,6 +32,14 @@ def erasure_handlers(outbox: Outbox) -> dict[str, Handler]:
                 t.RateLimitHit.key.endswith(f":{key}")))
             await session.delete(user)
             erased["profile"] = 1
+            # The last mail to this address: Postifys forgets it with this transaction.
+            mailer.send_later(Mail(
+                to=user.email, subject="Your Postifys account has been deleted",
+                text=f"Hello {user.name},\n\nAs you asked, your Postifys account has been deleted: your profile, "
+                     "sessions and sign-in history are gone, and your connected accounts, posts and their data are "
+                     "being deleted everywhere in Postifys. Postifys keeps only a record of the request, without "
+                     "your name or email address.",
+                link=f"{public_url}/privacy/deletion-instructions", link_label="What deletion covers"))
         await outbox.add(session, ErasureStepDone(request_id=request.request_id, service="identity", erased=erased))
 
     return {ErasureRequested.type: erase_user}

@@ -122,6 +122,8 @@ async def test_deleting_the_account_leaves_nothing_of_the_person(own_stack: Stac
         for client in (own_client, second):
             assert (await client.get("/api/v1/me")).status_code == 401
     assert (await sign_in(own_client, user)).status_code == 401
+    goodbye = await stack.mail(user["email"], "has been deleted")
+    assert "deleted" in goodbye.text
 
     db = await asyncpg.connect(stack.database_url)
     try:
