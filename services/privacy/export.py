@@ -8,6 +8,7 @@ import asyncio
 import uuid
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import structlog
@@ -24,6 +25,7 @@ PARTS: dict[str, tuple[str, ...]] = {
     "connector": ("connections", "accounts"),
     "publisher": ("posts",),
 }
+WEBHOOK_PART = ("platform_events",)
 # Below the gateway's upstream timeout, so the user gets this service's 503 rather than the gateway's.
 PART_TIMEOUT = httpx.Timeout(20, connect=3)
 
@@ -52,11 +54,26 @@ async def gather_export(http: httpx.AsyncClient, settings: PostifysSettings, use
     document: dict[str, Any] = {"exported_at": datetime.now(UTC)}
     for part in parts:
         document.update(part)
+    document["platform_events"] = await platform_events(http, settings, headers, document)
     document["deletion_requests"] = []
     return document
 
 
-async def fetch_part(http: httpx.AsyncClient, service: str, url: str, headers: dict[str, str]) -> dict[str, Any]:
+async def platform_events(http: httpx.AsyncClient, settings: PostifysSettings, headers: dict[str, str],
+                          document: dict[str, Any]) -> list[dict[str, Any]]:
+    """The webhooks the platforms sent about the person's accounts, found by the accounts' platform ids."""
+    subjects = sorted({*(a.get("external_id") for a in document["accounts"]),
+                       *(a.get("via_page_id") for a in document["accounts"]),
+                       *(c.get("external_user_id") for c in document["connections"])} - {None, ""})
+    if not subjects:
+        return []
+    url = f"{settings.webhooks_url}/internal/deliveries/about?" + urlencode([("subject", s) for s in subjects])
+    part = await fetch_part(http, "webhooks", url, headers, keys=WEBHOOK_PART)
+    return list(part["platform_events"])
+
+
+async def fetch_part(http: httpx.AsyncClient, service: str, url: str, headers: dict[str, str],
+                     keys: tuple[str, ...] | None = None) -> dict[str, Any]:
     try:
         response = await http.get(url, headers=headers)
     except httpx.HTTPError as exc:
@@ -67,7 +84,7 @@ async def fetch_part(http: httpx.AsyncClient, service: str, url: str, headers: d
         raise unavailable(service)
     try:
         body = response.json()
-        return {key: body[key] for key in PARTS[service]}
+        return {key: body[key] for key in keys or PARTS[service]}
     except (ValueError, KeyError, TypeError):
         log.warning("Export part malformed", service=service)
         raise unavailable(service) from None

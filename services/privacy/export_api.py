@@ -33,6 +33,7 @@ class DataExport(BaseModel):
     connections: list[dict[str, Any]]
     accounts: list[dict[str, Any]]
     posts: list[dict[str, Any]]
+    platform_events: list[dict[str, Any]]
     deletion_requests: list[dict[str, Any]]
 
 
@@ -43,7 +44,7 @@ def build_export_router(http_client_getter: Callable[[], httpx.AsyncClient], set
     @api.get("/export", response_model=DataExport)
     async def export(caller: CallerDep, request: Request, response: Response) -> DataExport:
         """Your profile, sessions, sign-in history, connected accounts and permissions, posts with their
-        outcomes, and deletion requests, as one JSON document."""
+        outcomes, the platforms' notifications about your accounts, and deletion requests, as one JSON document."""
         document = await gather_export(http_client_getter(), settings, caller.user_id,
                                        request_id=getattr(request.state, "request_id", None))
         document["deletion_requests"] = await deletion_requests_for(caller.user_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
@@ -73,6 +73,11 @@ def build_routers(service: WebhookService) -> tuple[APIRouter, APIRouter]:
         return [DeliveryOut(id=d.id, provider=d.provider, received_at=d.received_at,
                             source_ip=str(d.source_ip) if d.source_ip else None, status=d.status, reason=d.reason,
                             event_types=d.event_types) for d in await service.recent(status, limit)]
+
+    @internal.get("/deliveries/about")
+    async def about(subject: Annotated[list[str], Query(max_length=500)]) -> dict[str, Any]:
+        """A person's platform events, for their data export: what was stored about their accounts."""
+        return {"platform_events": await service.about(subject)}
 
     @internal.post("/deliveries/{delivery_id}/replay", response_model=Replayed)
     async def replay(delivery_id: uuid.UUID) -> Replayed:

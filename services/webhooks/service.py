@@ -6,10 +6,12 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 import structlog
 from prometheus_client import Counter
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from services.webhooks import signatures
 from services.webhooks.settings import WebhooksSettings
@@ -54,7 +56,7 @@ class WebhookService:
     async def accept(self, provider: str, body: bytes, headers: dict[str, str], source_ip: str | None) -> bool:
         """Stores a verified delivery and its events; False when it was seen before."""
         try:
-            events = signatures.meta_events(body) if provider == "meta" else [signatures.tiktok_event(body)]
+            events = signatures.events_of(provider, body)
             problem = None
         except Rejected as exc:
             events, problem = [], exc
@@ -89,14 +91,24 @@ class WebhookService:
         async with self.runtime.sessionmaker() as session:
             return list((await session.scalars(query)).all())
 
+    async def about(self, subjects: list[str], limit: int = 1000) -> list[dict[str, Any]]:
+        """The platform events stored about these ids (a person's accounts), newest first, for their export."""
+        query = (sa.select(Delivery).where(Delivery.status == "accepted",
+                                           Delivery.subjects.overlap(sa.cast(subjects, ARRAY(sa.Text))))
+                 .order_by(Delivery.received_at.desc()).limit(limit))
+        async with self.runtime.sessionmaker() as session:
+            deliveries = (await session.scalars(query)).all()
+        return [{"received_at": d.received_at.isoformat(), "provider": d.provider,
+                 "events": [{"type": e.type, **e.data} for e in signatures.events_of(d.provider, d.body)]}
+                for d in deliveries]
+
     async def replay(self, delivery_id: uuid.UUID) -> int:
         """Sends a stored delivery's events again (consumers apply them idempotently)."""
         async with self.runtime.transaction() as session:
             delivery = await session.get(Delivery, delivery_id)
             if delivery is None or delivery.status != "accepted":
                 return 0
-            events = signatures.meta_events(delivery.body) if delivery.provider == "meta" \
-                else [signatures.tiktok_event(delivery.body)]
+            events = signatures.events_of(delivery.provider, delivery.body)
             for event in events:
                 await self.emit(session, delivery.id, delivery.provider, event)
         return len(events)

@@ -133,3 +133,7 @@ def subjects(events: list[Event]) -> list[str]:
     """The platform ids the events are about: the Meta entry's object, or the TikTok creator."""
     ids = {str(e.data.get("object_id") or e.data.get("user_openid") or "") for e in events}
     return sorted(i for i in ids if i)
+
+
+def events_of(provider: str, body: bytes) -> list[Event]:
+    return meta_events(body) if provider == "meta" else [tiktok_event(body)]

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import asyncpg
 import httpx
 
 from tests.e2e.publishing_support import Member, create, settled
-from tests.support import STRONG_PASSWORD, Stack, connect, items, sandbox, sign_in, sign_up
+from tests.support import STRONG_PASSWORD, Stack, connect, items, sandbox, sign_in, sign_up, wait_for
 
 EXPORT = "/api/v1/privacy/export"
 SECOND_BROWSER = "ExportTest/2.0 (second browser)"
@@ -57,13 +59,29 @@ async def test_the_export_holds_everything_about_the_user_and_no_secret(
         assert (await sign_in(stranger, other)).status_code == 200
         cookies = [c.cookies.get("postifys_session") for c in (poster.http, second, revoked, stranger)]
 
+        marker = f"a comment on the page {uuid.uuid4().hex}"
+        await sandbox(stack, "POST", "/_sandbox/webhooks/send", json={
+            "provider": "meta", "object": "page", "entry": [{"id": "1029", "time": 1790000000, "changes": [
+                {"field": "feed", "value": {"item": "comment", "verb": "add", "message": marker}}]}]})
+
+        async def stored() -> bool:
+            db = await asyncpg.connect(stack.database_url)
+            try:
+                return bool(await db.fetchval("SELECT count(*) FROM webhooks.deliveries WHERE position($1 in "
+                                              "convert_from(body, 'UTF8')) > 0", marker))
+            finally:
+                await db.close()
+        await wait_for(stored, message="the Page webhook to be stored")
+
         response = await poster.http.get(EXPORT)
         assert response.status_code == 200, response.text
         assert (await intruder.get(EXPORT)).status_code == 401
         export = response.json()
 
         assert set(export) == {"exported_at", "profile", "sessions", "sign_in_history", "connections", "accounts",
-                               "posts", "deletion_requests"}
+                               "posts", "platform_events", "deletion_requests"}
+        about_page = [e for d in export["platform_events"] for e in d["events"] if e.get("object_id") == "1029"]
+        assert marker in [(e.get("value") or {}).get("message") for e in about_page]
         assert export["exported_at"]
         assert export["deletion_requests"] == []
         profile = export["profile"]
