@@ -94,13 +94,14 @@ def prepare_database(url: str) -> None:
 
 
 _handed_out: set[int] = set()
+_ports = random.SystemRandom()  # not the seedable global one: parallel runs must not draw the same ports
 
 
 def free_port() -> int:
     """A port below Linux's ephemeral range (32768+): a port the kernel picked for us could be handed to some
     outgoing connection before our server binds it. Never the same port twice in one process."""
     while True:
-        port = random.randint(20000, 32000)
+        port = _ports.randint(20000, 32000)
         if port in _handed_out:
             continue
         with socket.socket() as s:

@@ -147,27 +147,31 @@ class Bus:
         channel = await self.connection.channel()
         await channel.set_qos(prefetch_count=PREFETCH)
         exchange = await channel.declare_exchange(t.exchange, aio_pika.ExchangeType.TOPIC, durable=True)
-        await self._declare_dead_letters()
+        dlx = await channel.declare_exchange(t.dead_letter_exchange, aio_pika.ExchangeType.DIRECT, durable=True)
+        arguments = await self._dead_letter_arguments()
+        dlq = await (channel.declare_queue(t.dead_letter_queue, durable=True, arguments=arguments) if arguments
+                     else channel.declare_queue(t.dead_letter_queue, passive=True))
+        await dlq.bind(dlx, routing_key=t.service)
         queue = await channel.declare_queue(t.queue, durable=True, arguments=t.queue_arguments())
         for event_type in self.handlers:
             await queue.bind(exchange, routing_key=event_type)
         await queue.consume(self._on_message)
 
-    async def _declare_dead_letters(self) -> None:
-        assert self.connection is not None
+    async def _dead_letter_arguments(self) -> dict[str, Any] | None:
+        """The dead-letter queue's arguments, or None when it exists from before the time limit (then it is taken
+        as it is). Probed on a connection of its own: a refused declaration closes its channel."""
         t = self.topology
-        channel = await self.connection.channel()
+        probe = await aio_pika.connect(self.url)
         try:
-            dlq = await channel.declare_queue(t.dead_letter_queue, durable=True, arguments=t.dead_letter_arguments())
+            channel = await probe.channel()
+            await channel.declare_queue(t.dead_letter_queue, durable=True, arguments=t.dead_letter_arguments())
+            return t.dead_letter_arguments()
         except aiormq.exceptions.ChannelPreconditionFailed:
-            # Declared by an older release without the time limit; it works, but keeps letters until removed.
             log.warning("Dead-letter queue has no time limit; delete it (after replaying) to get one",
                         queue=t.dead_letter_queue)
-            channel = await self.connection.channel()
-            dlq = await channel.declare_queue(t.dead_letter_queue, passive=True)
-        dlx = await channel.declare_exchange(t.dead_letter_exchange, aio_pika.ExchangeType.DIRECT, durable=True)
-        await dlq.bind(dlx, routing_key=t.service)
-        await channel.close()
+            return None
+        finally:
+            await probe.close()
 
     def handler_for(self, event_type: str) -> Handler | None:
         """Exact types first; a key ending in `.#` takes every type under that prefix (as it is bound)."""
@@ -253,11 +257,17 @@ async def relay_outbox(bus: Bus, sessionmaker: async_sessionmaker[AsyncSession],
         ).all()
         envelopes = [Envelope.model_validate(row.payload) for row in rows]
         # Published together and confirmed together: one round of broker confirms per batch, not per event.
-        await asyncio.gather(*(bus.publish(envelope) for envelope in envelopes))
-        for envelope in envelopes:
-            EVENTS_PUBLISHED.labels(type=envelope.type).inc()
-        if rows:
-            await session.execute(sa.delete(outbox).where(outbox.c.id.in_([r.id for r in rows])))
+        outcomes = await asyncio.gather(*(bus.publish(envelope) for envelope in envelopes), return_exceptions=True)
+        confirmed = [row.id for row, outcome in zip(rows, outcomes, strict=True) if outcome is None]
+        for envelope, outcome in zip(envelopes, outcomes, strict=True):
+            if outcome is None:
+                EVENTS_PUBLISHED.labels(type=envelope.type).inc()
+        if confirmed:
+            await session.execute(sa.delete(outbox).where(outbox.c.id.in_(confirmed)))
+    failures = [outcome for outcome in outcomes if isinstance(outcome, BaseException)] if rows else []
+    if failures:
+        # What the broker confirmed is gone from the outbox; the rest waits for the relay's next try.
+        raise failures[0]
     return len(rows)
 
 

@@ -94,7 +94,10 @@ class ServiceRuntime:
                 with contextlib.suppress(BaseException):
                     await task
             for close in self._closers:
-                await close()
+                try:
+                    await close()
+                except Exception:
+                    log.exception("Closing on shutdown failed")
             await self.bus.close()
             await self.engine.dispose()
 

@@ -60,6 +60,9 @@ async def remember(session: AsyncSession, request_id: uuid.UUID, user_ids: set[s
     """This run's findings joined to any earlier run's for the same request: asked again after the accounts are
     gone, the connector still names them."""
     answer = await session.get(ErasureAnswer, request_id, with_for_update=True)
+    if answer is None and not account_ids and not external_ids:
+        # Nothing erased and nothing before: nothing to remember (also a late repeat after the request completed).
+        return ErasureAnswer(request_id=request_id, user_ids=sorted(user_ids), account_ids=[], external_ids=[])
     if answer is None:
         answer = ErasureAnswer(request_id=request_id, user_ids=[], account_ids=[], external_ids=[])
         session.add(answer)

@@ -1,5 +1,7 @@
 """The publisher's part of a deletion: posts, their targets and timelines, and what it kept about the accounts.
-Runs after the connector has destroyed the tokens, so nothing covered can be published meanwhile."""
+Runs after the connector has destroyed the tokens, so no covered target can start publishing any more. One that a
+worker was already sending in that moment (token fetched, intent saved) may still reach the platform; its row is
+gone here, so the worker stops at its next step."""
 
 from __future__ import annotations
 

@@ -137,6 +137,16 @@ class Worker:
         return datetime.now(UTC)
 
     async def run_forever(self) -> None:
+        try:
+            await self._claim_and_process()
+        finally:
+            # Shutting down: the targets in flight stop here (their leases lapse and another worker resumes them
+            # from their journal) rather than run on against closed clients.
+            for task in self.in_flight:
+                task.cancel()
+            await asyncio.gather(*self.in_flight, return_exceptions=True)
+
+    async def _claim_and_process(self) -> None:
         while True:
             try:
                 claimed = await self.claim(self.settings.worker_concurrency - len(self.in_flight))

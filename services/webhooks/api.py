@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
@@ -31,13 +32,21 @@ class Replayed(BaseModel):
     events: int
 
 
+def ip_or_none(value: str | None) -> str | None:
+    """The caller's address as the gateway saw it; anything that is not an address is not stored as one."""
+    try:
+        return str(ipaddress.ip_address(value)) if value else None
+    except ValueError:
+        return None
+
+
 def build_routers(service: WebhookService) -> tuple[APIRouter, APIRouter]:
     public = APIRouter(prefix="/webhooks", responses=ERROR_RESPONSES, tags=["webhooks"])
     internal = APIRouter(prefix="/internal", include_in_schema=False)
     verify_token = service.settings.meta_webhook_verify_token
 
     async def take(provider: str, request: Request) -> Response:
-        source_ip = request.headers.get(CLIENT_IP_HEADER)
+        source_ip = ip_or_none(request.headers.get(CLIENT_IP_HEADER))
         if "application/json" not in request.headers.get("content-type", ""):
             raise BadRequest("Webhooks are JSON.", code="unsupported_content_type")
         body = await request.body()

@@ -129,10 +129,13 @@ def dedupe_key(provider: str, body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
+def subject_of(event: Event) -> str:
+    """The platform id the event is about: the Meta entry's object, or the TikTok creator ('' if none)."""
+    return str(event.data.get("object_id") or event.data.get("user_openid") or "")
+
+
 def subjects(events: list[Event]) -> list[str]:
-    """The platform ids the events are about: the Meta entry's object, or the TikTok creator."""
-    ids = {str(e.data.get("object_id") or e.data.get("user_openid") or "") for e in events}
-    return sorted(i for i in ids if i)
+    return sorted({subject_of(e) for e in events} - {""})
 
 
 def events_of(provider: str, body: bytes) -> list[Event]:
