@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute
 
 from shared.db import delete_rows
-from shared.runtime import ServiceRuntime
+from shared.runtime import ServiceRuntime, repeat
 
 log = structlog.get_logger()
 
@@ -77,14 +77,7 @@ async def run_retention(runtime: ServiceRuntime, rules: Sequence[RetentionRule],
                         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
                         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep) -> None:
     """Purges now, then every `interval` seconds, until cancelled; a failed round is logged and retried."""
-    while True:
-        try:
-            await retention_round(runtime, rules, clock())
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("Retention purge failed")
-        await sleep(interval)
+    await repeat(interval, lambda: retention_round(runtime, rules, clock()), "Retention purge failed", sleep=sleep)
 
 
 def keep_purging(runtime: ServiceRuntime, rules: Sequence[RetentionRule], interval: float) -> None:

@@ -107,7 +107,8 @@ class ServiceRuntime:
             raise Forbidden("Internal endpoint.", code="internal_only")
 
 
-async def repeat(interval: float, work: Callable[[], Awaitable[Any]], failure: str) -> None:
+async def repeat(interval: float, work: Callable[[], Awaitable[Any]], failure: str, *,
+                 sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep) -> None:
     """Runs `work` every `interval` seconds until cancelled; a failed round is logged and the next one still runs."""
     while True:
         try:
@@ -116,7 +117,7 @@ async def repeat(interval: float, work: Callable[[], Awaitable[Any]], failure: s
             raise
         except Exception:
             log.exception(failure)
-        await asyncio.sleep(interval)
+        await sleep(interval)
 
 
 def create_service_app(runtime: ServiceRuntime, *, routers: list[APIRouter] | tuple[APIRouter, ...] = (),

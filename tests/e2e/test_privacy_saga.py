@@ -82,7 +82,6 @@ async def test_a_stalled_phase_is_sent_again_only_after_the_retry_period(
     assert done.status == "completed"
     assert (done.user_id, done.account_ids, done.meta_user_id, done.resolved) == (None, None, None, None)
     assert done.subject_hash == service.keyed_hash("user", str(user_id))
-    assert str(user_id) not in done.subject_hash
     assert {s.service: s.erased for s in steps} == {n: {"rows": 1} for n in
                                                     ("identity", "connector", "publisher", "webhooks")}
     clock.at += timedelta(days=30)
