@@ -147,6 +147,19 @@ async def revoke_token(request: Request, body: TokenIn) -> dict[str, Any] | JSON
     return {"revoked": [t.describe() for t in revoked]}
 
 
+@router.post("/tokens/invalidate", response_model=None)
+async def invalidate_token(request: Request, body: TokenIn) -> dict[str, Any] | JSONResponse:
+    """The platform stops accepting this one token before its time, as TikTok does when it invalidates an access
+    token early: its expiry stays as issued, the rest of the grant (the refresh token) keeps working, and no
+    webhook is sent, so the client finds out only when the token is refused."""
+    state = sandbox_state(request)
+    token = state.tokens.get(body.token)
+    if token is None:
+        return _unknown_token()
+    state.revoke([token])
+    return token.describe()
+
+
 @router.post("/tokens/expire", response_model=None)
 async def expire_token(request: Request, body: TokenIn) -> dict[str, Any] | JSONResponse:
     state = sandbox_state(request)

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import RedirectResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from services.connector import rules
 from services.connector.export import ConnectorExport, export_user
@@ -72,9 +72,16 @@ class TokenOut(BaseModel):
     via_page_id: str | None
 
 
+class TokenRejectedIn(CallerIn):
+    # The fingerprint (shared/token_fingerprint.py) of the token the platform refused, never the token.
+    rejected: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
+
+
 class AccountStatusOut(BaseModel):
     id: uuid.UUID
     status: str
+    # For a refused TikTok token named by its fingerprint: the refreshed token to try again with.
+    access_token: str | None = None
 
 
 class AccountDetail(AccountOut):
@@ -146,9 +153,9 @@ def build_routers(service: ConnectorService) -> tuple[APIRouter, APIRouter]:
             return describe(*await service.own_account(session, body.user_id, account_id))
 
     @internal.post("/accounts/{account_id}/token-rejected", response_model=AccountStatusOut)
-    async def token_rejected(account_id: uuid.UUID, body: CallerIn) -> AccountStatusOut:
-        account = await service.token_rejected(body.user_id, account_id)
-        return AccountStatusOut(id=account.id, status=account.status)
+    async def token_rejected(account_id: uuid.UUID, body: TokenRejectedIn) -> AccountStatusOut:
+        account, token = await service.token_rejected(body.user_id, account_id, body.rejected)
+        return AccountStatusOut(id=account.id, status=account.status, access_token=token)
 
     @internal.get("/users/{user_id}/export", response_model=ConnectorExport)
     async def export(user_id: uuid.UUID) -> ConnectorExport:

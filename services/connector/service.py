@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
@@ -31,8 +31,10 @@ from shared.events import AccountConnected, AccountDisconnected, AccountReauthRe
 from shared.internal import Caller
 from shared.platform_http import PlatformError
 from shared.runtime import ServiceRuntime
+from shared.token_fingerprint import token_fingerprint
 
 log = structlog.get_logger()
+T = TypeVar("T")
 
 
 class PlatformUnavailable(PostifysError):
@@ -203,16 +205,16 @@ class ConnectorService:
             return IssuedToken(value, expires_at, account)
         return IssuedToken(value, secret.expires_at, account)
 
-    async def refresh_tiktok(self, account_id: uuid.UUID) -> tuple[str, datetime | None]:
+    async def refresh_tiktok(self, account_id: uuid.UUID, rejected: str | None = None) -> tuple[str, datetime | None]:
         """Refreshes under a row lock, so two refreshes never race to spend one rotating refresh token;
-        the new access and refresh tokens are written in one transaction."""
+        the new access and refresh tokens are written in one transaction. `rejected` is the fingerprint of a
+        token TikTok refused before its time: that one is refreshed whatever its expiry says."""
         client: TikTok = self.providers["tiktok"]
         now = self.now()
         async with self.runtime.transaction() as session:
             account = await session.get_one(Account, account_id, with_for_update=True)
             current = await self.tokens.get(session, account_id, ACCESS, lock=True)
-            margin = timedelta(seconds=self.settings.tiktok_refresh_margin_seconds)
-            if current and current[1].expires_at and current[1].expires_at - now >= margin:
+            if current and self._still_usable(current[0], current[1].expires_at, rejected, now):
                 return current[0], current[1].expires_at  # another process refreshed it meanwhile
             refresh = await self.tokens.get(session, account_id, REFRESH, lock=True)
             if refresh is None:
@@ -227,8 +229,9 @@ class ConnectorService:
             if failure is None:
                 await self.tokens.put(session, account_id, ACCESS, access, now)
                 await self.tokens.put(session, account_id, REFRESH, new_refresh, now)
-                session.add(AccountEvent(account_id=account_id, at=now, kind="token_refreshed"))
-                log.info("TikTok token refreshed", account_id=str(account_id))
+                why = "TikTok refused the access token before its expiry" if rejected else "the token was expiring"
+                session.add(AccountEvent(account_id=account_id, at=now, kind="token_refreshed", detail=why))
+                log.info("TikTok token refreshed", account_id=str(account_id), reason=why)
                 return access.value, now + timedelta(seconds=access.expires_in or 0)
             if failure.token_invalid:
                 await self.mark_reauth(session, account, failure.message)
@@ -236,6 +239,22 @@ class ConnectorService:
         if failure.token_invalid:
             raise reauth_required(account)
         raise PlatformUnavailable(f"TikTok could not refresh the authorization: {failure.message}")
+
+    def _still_usable(self, token: str, expires_at: datetime | None, rejected: str | None, now: datetime) -> bool:
+        if rejected is not None:
+            return token_fingerprint(token) != rejected
+        margin = timedelta(seconds=self.settings.tiktok_refresh_margin_seconds)
+        return expires_at is not None and expires_at - now >= margin
+
+    async def _tiktok_call(self, account_id: uuid.UUID, token: str, call: Callable[[str], Awaitable[T]]) -> T:
+        """A TikTok call that, refused for an invalid token, is made once more with a refreshed one."""
+        try:
+            return await call(token)
+        except PlatformError as exc:
+            if not exc.token_invalid:
+                raise
+        fresh, _ = await self.refresh_tiktok(account_id, rejected=token_fingerprint(token))
+        return await call(fresh)
 
     async def mark_reauth(self, session: AsyncSession, account: Account, reason: str) -> None:
         if account.status != rules.ACTIVE:
@@ -248,13 +267,25 @@ class ConnectorService:
             name=account.name or account.username, reason=reason[:500]))
         log.warning("Account needs reconnecting", account_id=str(account.id), platform=account.platform)
 
-    async def token_rejected(self, user_id: uuid.UUID, account_id: uuid.UUID) -> Account:
-        """The publisher saw the platform refuse this account's token: check it now."""
+    async def token_rejected(self, user_id: uuid.UUID, account_id: uuid.UUID,
+                             rejected: str | None = None) -> tuple[Account, str | None]:
+        """The publisher saw the platform refuse this account's token. A TikTok token named by its fingerprint
+        is refreshed (unless another caller already did) and the usable token answered with the account;
+        otherwise the account is checked now."""
         async with self.runtime.sessionmaker() as session:
             account, _ = await self.own_account(session, user_id, account_id)
-        await self.check(account.id)
+        token: str | None = None
+        if account.platform == "tiktok" and rejected is not None and account.status == rules.ACTIVE:
+            try:
+                token, _ = await self.refresh_tiktok(account.id, rejected)
+            except PostifysError as exc:
+                if exc.code != "reauth_required":
+                    raise
+        else:
+            await self.check(account.id)
         async with self.runtime.sessionmaker() as session:
-            return await session.get_one(Account, account_id)
+            account = await session.get_one(Account, account_id)
+        return account, token if account.status == rules.ACTIVE else None
 
     async def check(self, account_id: uuid.UUID) -> None:
         """Asks the platform whether the account's token still works; refreshes what is due."""
@@ -272,7 +303,7 @@ class ConnectorService:
                     margin = timedelta(seconds=self.settings.tiktok_refresh_margin_seconds)
                     if secret.expires_at and secret.expires_at - now < margin:
                         value, _ = await self.refresh_tiktok(account_id)
-                    await self.providers["tiktok"].user_info(value)
+                    await self._tiktok_call(account_id, value, self.providers["tiktok"].user_info)
                 elif account.platform == "instagram" and account.via_page_id is None:
                     await self._refresh_instagram_if_due(account, value, secret.issued_at, secret.expires_at)
                     await self.providers["instagram"].me(value)
@@ -362,7 +393,7 @@ class ConnectorService:
         account = token.account
         try:
             if account.platform == "tiktok":
-                info = await self.providers["tiktok"].creator_info(token.access_token)
+                info = await self._tiktok_call(account.id, token.access_token, self.providers["tiktok"].creator_info)
                 return {"platform": "tiktok", "tiktok": {
                     "creator_nickname": info.get("creator_nickname"),
                     "creator_username": info.get("creator_username"),
@@ -378,6 +409,12 @@ class ConnectorService:
                         "instagram": await client.publishing_limit(account.external_id, token.access_token)}
             return {"platform": "facebook", "facebook": {"page_id": account.external_id, "name": account.name}}
         except PlatformError as exc:
+            if exc.token_invalid and account.platform == "tiktok":
+                # Refused again with the token just refreshed: the authorization itself is gone.
+                async with self.runtime.transaction() as session:
+                    await self.mark_reauth(session, await session.get_one(Account, account.id, with_for_update=True),
+                                           exc.message)
+                raise reauth_required(account) from None
             if exc.token_invalid:
                 await self.check(account.id)
                 raise reauth_required(account) from None

@@ -9,6 +9,7 @@ import httpx
 
 from shared.errors import PostifysError
 from shared.internal import INTERNAL_SECRET_HEADER, REQUEST_ID_HEADER, USER_HEADER
+from shared.token_fingerprint import token_fingerprint
 
 
 class ConnectorUnavailable(PostifysError):
@@ -32,10 +33,11 @@ class ConnectorClient:
         self.base_url = base_url
         self.headers = {INTERNAL_SECRET_HEADER: secret}
 
-    async def _post(self, path: str, user_id: uuid.UUID, request_id: str | None = None) -> dict[str, Any]:
+    async def _post(self, path: str, user_id: uuid.UUID, request_id: str | None = None,
+                    extra: dict[str, str] | None = None) -> dict[str, Any]:
         headers = {**self.headers, **({REQUEST_ID_HEADER: request_id} if request_id else {})}
         try:
-            response = await self.http.post(f"{self.base_url}{path}", json={"user_id": str(user_id)},
+            response = await self.http.post(f"{self.base_url}{path}", json={"user_id": str(user_id), **(extra or {})},
                                             headers=headers)
         except httpx.HTTPError:
             raise ConnectorUnavailable() from None
@@ -63,6 +65,17 @@ class ConnectorClient:
     async def token_rejected(self, user_id: uuid.UUID, account_id: uuid.UUID) -> str:
         """Asks the connector to check the account; answers its status after the check."""
         return str((await self._post(f"/internal/accounts/{account_id}/token-rejected", user_id))["status"])
+
+    async def renew_token(self, user_id: uuid.UUID, account_id: uuid.UUID, rejected: str) -> str | None:
+        """The platform refused `rejected` before its time: a token to try once more with, or None when the
+        connector could not renew it (the account then needs reconnecting, or the connector is away)."""
+        try:
+            answer = await self._post(f"/internal/accounts/{account_id}/token-rejected", user_id,
+                                      extra={"rejected": token_fingerprint(rejected)})
+        except (AccountUnusable, ConnectorUnavailable):
+            return None
+        token = answer.get("access_token")
+        return str(token) if token and token != rejected else None
 
     async def publishing_options(self, user_id: uuid.UUID, account_id: uuid.UUID) -> dict[str, Any]:
         try:

@@ -11,6 +11,7 @@ import asyncio
 import ipaddress
 import json
 import math
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -86,6 +87,8 @@ class Job:
     daily_cap: int = 15
     poll_seconds: float = 2.0
     allow_private_media: bool = False
+    # Asks the connector for a new token when the platform refused this one early; None: it could not.
+    renew_token: Callable[[str], Awaitable[str | None]] | None = None
 
     @property
     def cp(self) -> dict[str, Any]:
@@ -425,6 +428,29 @@ class TikTokFlow:
                                           headers={"Authorization": f"Bearer {self.job.token}"})
 
     async def run(self) -> Outcome:
+        try:
+            return await self.steps()
+        except PlatformError as exc:
+            if not await self.token_renewed(exc):
+                raise
+        return await self.steps()  # from the top: the checkpoint says where the refused call left off
+
+    async def token_renewed(self, exc: PlatformError) -> bool:
+        """TikTok refused a token we hold as valid: the connector refreshes it once, and the run goes on with it."""
+        job = self.job
+        if not exc.token_invalid or job.renew_token is None:
+            return False
+        fresh = await job.renew_token(job.token)
+        if fresh is None:
+            return False
+        job.token = fresh
+        await job.journal.save(step="token_refreshed", status=rules.PROCESSING if job.cp.get("publish_id")
+                               else rules.QUEUED, response_code=str(exc.code),
+                               message="TikTok refused the access token before its expiry; Postifys refreshed it "
+                                       "and carried on.")
+        return True
+
+    async def steps(self) -> Outcome:
         job, cp = self.job, self.job.cp
         if not cp.get("publish_id"):
             if cp.get("intent"):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import socket
 import uuid
@@ -229,7 +230,8 @@ class Worker:
             journal=TargetJournal(self, target.id, target.account_id, dict(target.checkpoint)), http=self.http,
             urls=self.urls, verified_prefixes=self.settings.tiktok_verified_url_prefixes,
             daily_cap=self.settings.tiktok_daily_post_cap, poll_seconds=self.settings.processing_poll_seconds,
-            allow_private_media=not self.settings.is_production)
+            allow_private_media=not self.settings.is_production,
+            renew_token=functools.partial(self.connector.renew_token, target.user_id, target.account_id))
         try:
             return await pipeline.run(job)
         except PlatformError as exc:
