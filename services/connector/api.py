@@ -18,10 +18,11 @@ from services.connector.tables import Account, Connection
 from shared.errors import ERROR_RESPONSES, NotFound
 from shared.internal import Caller
 from shared.runtime import require_caller, require_verified_caller
+from shared.validation import StrictModel, Text
 
 CallerDep = Annotated[Caller, Depends(require_caller)]
 VerifiedDep = Annotated[Caller, Depends(require_verified_caller)]
-OptionalText = Annotated[str | None, Query(max_length=2048)]
+OptionalText = Annotated[Text | None, Query(max_length=2048)]
 
 
 class Permissions(BaseModel):
@@ -59,7 +60,7 @@ class PublishingOptions(BaseModel):
     facebook: dict[str, Any] | None = None
 
 
-class CallerIn(BaseModel):
+class CallerIn(StrictModel):
     user_id: uuid.UUID
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request, Response, status
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import BaseModel, EmailStr, Field
 
 from services.identity.export import IdentityExport, export_user
 from services.identity.passwords import MAX_LENGTH, MIN_LENGTH
@@ -15,57 +15,37 @@ from services.identity.service import ClientInfo, IdentityService
 from shared.errors import ERROR_RESPONSES, Unauthorized
 from shared.internal import CLIENT_IP_HEADER, Caller
 from shared.runtime import require_caller
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def storable_text(cls, value: object) -> object:
-        # Postgres text takes neither NUL nor unpaired surrogates; refuse them here rather than fail later.
-        if isinstance(value, str) and ("\x00" in value or not value.isprintable() and _unencodable(value)):
-            raise ValueError("contains characters that are not allowed")
-        return value
-
-
-def _unencodable(value: str) -> bool:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
-
+from shared.validation import StrictModel
 
 NewPassword = Annotated[str, Field(min_length=MIN_LENGTH, max_length=MAX_LENGTH,
                                     description="At least 12 characters; common passwords are refused.")]
 
 
-class SignUpIn(Strict):
+class SignUpIn(StrictModel):
     name: str = Field(min_length=1, max_length=100, pattern=r"\S")
     email: EmailStr = Field(max_length=254)
     password: NewPassword
 
 
-class EmailIn(Strict):
+class EmailIn(StrictModel):
     email: EmailStr = Field(max_length=254)
 
 
-class TokenIn(Strict):
+class TokenIn(StrictModel):
     token: str = Field(min_length=1, max_length=256)
 
 
-class SignInIn(Strict):
+class SignInIn(StrictModel):
     email: str = Field(min_length=1, max_length=320)
     password: str = Field(min_length=1, max_length=4096)
 
 
-class ResetConfirmIn(Strict):
+class ResetConfirmIn(StrictModel):
     token: str = Field(min_length=1, max_length=256)
     password: NewPassword
 
 
-class PasswordChangeIn(Strict):
+class PasswordChangeIn(StrictModel):
     current_password: str = Field(min_length=1, max_length=4096)
     new_password: NewPassword
 
@@ -108,11 +88,11 @@ class SessionList(BaseModel):
     next_cursor: str | None = None
 
 
-class ResolveIn(Strict):
+class ResolveIn(StrictModel):
     token: str = Field(min_length=1, max_length=256)
 
 
-class PasswordConfirmIn(Strict):
+class PasswordConfirmIn(StrictModel):
     password: str = Field(min_length=1, max_length=MAX_LENGTH)
     end_sessions: bool = False
 

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs
 import httpx
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from services.privacy.service import PrivacyService
 from services.privacy.signed_request import InvalidSignedRequest, parse_signed_request
@@ -20,13 +20,13 @@ from services.privacy.tables import DeletionRequest, DeletionStep
 from shared.errors import ERROR_RESPONSES, BadRequest, NotFound, PostifysError, error_body
 from shared.internal import CLIENT_IP_HEADER, INTERNAL_SECRET_HEADER, REQUEST_ID_HEADER, Caller
 from shared.runtime import require_caller
+from shared.validation import StrictModel
 
 CallerDep = Annotated[Caller, Depends(require_caller)]
 MAX_CALLBACK_BODY = 8192
 
 
-class DeletionRequestIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class DeletionRequestIn(StrictModel):
     scope: Literal["account", "connections"]
     account_ids: list[uuid.UUID] | None = Field(None, min_length=1, max_length=100)
     password: str | None = Field(None, min_length=1, max_length=512)

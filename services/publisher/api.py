@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Response
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field
 
 from services.publisher import rules
 from services.publisher.service import Draft, PostService
@@ -16,35 +16,26 @@ from services.publisher.tables import Post, Target, TargetEvent
 from shared.errors import ERROR_RESPONSES, BadRequest
 from shared.internal import Caller
 from shared.runtime import require_caller, require_verified_caller
+from shared.validation import Instant, StrictModel, sane
 
 CallerDep = Annotated[Caller, Depends(require_caller)]
 VerifiedDep = Annotated[Caller, Depends(require_verified_caller)]
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def storable_text(cls, value: object) -> object:
-        if isinstance(value, str) and "\x00" in value:
-            raise ValueError("contains a NUL character")
-        return value
-
-
-class MediaIn(Strict):
+class MediaIn(StrictModel):
     url: str = Field(min_length=8, max_length=2048, pattern=r"^https?://[^\s]+$")
     type: Literal["image", "video"]
     alt_text: str | None = Field(default=None, max_length=1000)
     duration_sec: float | None = Field(default=None, ge=0, le=36000)
 
 
-class TargetIn(Strict):
+class TargetIn(StrictModel):
     account_id: uuid.UUID
-    settings: dict[str, Any] = Field(default_factory=dict)
+    settings: dict[str, Any] = Field(default_factory=dict, max_length=32,
+                                     description="Per-platform settings; each platform takes its own.")
 
 
-class PostIn(Strict):
+class PostIn(StrictModel):
     caption: str = Field(default="", max_length=10000)
     media: list[MediaIn] = Field(default_factory=list, max_length=35)
     targets: list[TargetIn] = Field(min_length=1, max_length=25)
@@ -53,12 +44,14 @@ class PostIn(Strict):
     draft: bool = False
 
 
-class PostPatch(Strict):
-    caption: str | None = Field(default=None, max_length=10000)
-    media: list[MediaIn] | None = Field(default=None, max_length=35)
+class PostPatch(StrictModel):
+    """Only the fields sent change; `scheduled_at` and `timezone` may be null (publish now, no zone)."""
+
+    caption: str = Field(default="", max_length=10000)
+    media: list[MediaIn] = Field(default_factory=list, max_length=35)
     scheduled_at: datetime | None = None
     timezone: str | None = Field(default=None, max_length=64)
-    draft: bool | None = None
+    draft: bool = False
 
 
 class TimelineEntry(BaseModel):
@@ -141,7 +134,8 @@ def encode_cursor(post: Post) -> str:
 def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     try:
         created, post_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-        return datetime.fromisoformat(created), uuid.UUID(post_id)
+        created_at = sane(datetime.fromisoformat(created))
+        return created_at.replace(tzinfo=created_at.tzinfo or UTC), uuid.UUID(post_id)
     except (ValueError, UnicodeDecodeError):
         raise BadRequest("The cursor is not one this API gave out.", code="invalid_cursor") from None
 
@@ -166,8 +160,8 @@ def build_router(service: PostService) -> APIRouter:
 
     @api.get("/posts", response_model=PostList)
     async def list_posts(caller: CallerDep, status: Annotated[str | None, Query(max_length=20)] = None,
-                         account_id: uuid.UUID | None = None, created_from: datetime | None = None,
-                         created_to: datetime | None = None,
+                         account_id: uuid.UUID | None = None, created_from: Instant | None = None,
+                         created_to: Instant | None = None,
                          cursor: Annotated[str | None, Query(max_length=200)] = None,
                          limit: Annotated[int, Query(ge=1, le=100)] = 20) -> PostList:
         if status is not None and status not in rules.STATUSES:
@@ -186,7 +180,7 @@ def build_router(service: PostService) -> APIRouter:
     async def update(post_id: uuid.UUID, body: PostPatch, caller: VerifiedDep) -> dict[str, Any]:
         changes = body.model_dump(exclude_unset=True)
         if "media" in changes:
-            changes["media"] = [rules.Media(**m) for m in changes["media"] or []]
+            changes["media"] = [rules.Media(**m) for m in changes["media"]]
         await service.update(caller.user_id, post_id, changes)
         return render(*await service.get(caller.user_id, post_id))
 

@@ -3,6 +3,7 @@ treated. Every refusal names the target and the rule, in words for the person wh
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import re
@@ -10,7 +11,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, available_timezones
+
+from shared.validation import time_problem
 
 DRAFT, SCHEDULED, QUEUED, PUBLISHING, PROCESSING, UNKNOWN = (
     "draft", "scheduled", "queued", "publishing", "processing", "unknown")
@@ -56,6 +59,8 @@ def due_time(scheduled_at: datetime | None, timezone: str | None, now: datetime)
     a time that does not exist there (skipped by a DST change) is refused, an ambiguous one takes the first."""
     if scheduled_at is None:
         return now
+    if problem := time_problem(scheduled_at):  # bounded, so converting it between zones cannot overflow
+        raise ValueError(f"scheduled_at {problem}.")
     if scheduled_at.tzinfo is None:
         if not valid_zone(timezone or "UTC"):
             raise ValueError(f"{timezone} is not an IANA time zone name.")
@@ -68,32 +73,72 @@ def due_time(scheduled_at: datetime | None, timezone: str | None, now: datetime)
     return scheduled_at.astimezone(UTC)
 
 
+@functools.cache
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
 def valid_zone(name: str) -> bool:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, KeyError):
-        return False
-    return True
+    """Names from the IANA database only: not every file ZoneInfo would open is a time zone."""
+    return name in _zones()
 
 
-SETTING_TYPES: dict[str, type] = {
-    "title": str, "link": str, "media_type": str, "privacy_level": str, "post_mode": str, "cover_url": str,
-    "thumb_offset": int, "video_cover_timestamp_ms": int, "photo_cover_index": int,
-    **dict.fromkeys(("share_to_feed", "allow_comment", "allow_duet", "allow_stitch", "brand_content_toggle",
-                     "brand_organic_toggle", "is_aigc", "auto_add_music"), bool),
+@dataclass(frozen=True)
+class Setting:
+    """What one per-target setting takes: a flag, a whole number from 0 to `most`, or text of at most `most`
+    characters (an http(s) URL when `url`)."""
+
+    kind: type
+    most: int = 0
+    url: bool = False
+
+
+FLAG = Setting(bool)
+LONGEST_VIDEO_MS = 36000 * 1000  # a video is at most 10 hours (the media's duration_sec bound)
+URL = Setting(str, 2048, url=True)
+
+# Only what each platform's pipeline sends; anything else is refused rather than silently dropped.
+PLATFORM_SETTINGS: dict[str, dict[str, Setting]] = {
+    "facebook": {"link": URL, "title": Setting(str, 255)},
+    "instagram": {"media_type": Setting(str, 16), "share_to_feed": FLAG, "cover_url": URL,
+                  "thumb_offset": Setting(int, LONGEST_VIDEO_MS)},
+    "tiktok": {"title": Setting(str, 2200), "privacy_level": Setting(str, 64), "post_mode": Setting(str, 16),
+               "video_cover_timestamp_ms": Setting(int, LONGEST_VIDEO_MS), "photo_cover_index": Setting(int, 34),
+               **dict.fromkeys(("allow_comment", "allow_duet", "allow_stitch", "brand_content_toggle",
+                                "brand_organic_toggle", "is_aigc", "auto_add_music"), FLAG)},
 }
 
 
-def check_setting_types(p: Problems, i: int, account: str, settings: dict[str, Any]) -> None:
-    """Settings that reach a platform as numbers, flags or text must be numbers, flags or text."""
+def check_settings(p: Problems, i: int, account: str, platform: str, settings: dict[str, Any]) -> bool:
+    """Each setting applies to the target's platform and has its type and bounds; the platform's own rules
+    read them only when this holds (True)."""
+    known = PLATFORM_SETTINGS.get(platform, {})
+    before = len(p.items)
     for key, value in settings.items():
-        expected = SETTING_TYPES.get(key)
-        if expected is None:
-            p.add("unknown_setting", f"{key} is not a known setting.", target=i, account_id=account)
-        elif expected is int and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
-            p.add("setting_type", f"{key} must be a whole number, 0 or more.", target=i, account_id=account)
-        elif expected is not int and not isinstance(value, expected):
-            p.add("setting_type", f"{key} must be {expected.__name__}.", target=i, account_id=account)
+        setting = known.get(key)
+        if setting is None:
+            p.add("unknown_setting", f"{key} is not a {platform.capitalize()} setting.", target=i,
+                  account_id=account)
+        elif setting.kind is bool and not isinstance(value, bool):
+            p.add("setting_type", f"{key} must be true or false.", target=i, account_id=account)
+        elif setting.kind is int and (not isinstance(value, int) or isinstance(value, bool)
+                                      or not 0 <= value <= setting.most):
+            p.add("setting_type", f"{key} must be a whole number from 0 to {setting.most}.", target=i,
+                  account_id=account)
+        elif setting.kind is str and (not isinstance(value, str) or len(value) > setting.most):
+            p.add("setting_type", f"{key} must be text of at most {setting.most} characters.", target=i,
+                  account_id=account)
+        elif setting.url and not _web_url(value):
+            p.add("setting_url", f"{key} must be an http(s) URL.", target=i, account_id=account)
+    return len(p.items) == before
+
+
+def _web_url(value: str) -> bool:
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and not any(c.isspace() for c in value)
 
 
 def facebook_format(media: list[Media]) -> str:
@@ -124,10 +169,7 @@ def check_facebook(p: Problems, i: int, account: str, caption: str, media: list[
     if len(media) > 10:
         p.add("facebook_too_many_photos", "A Facebook Page post takes at most 10 photos.", target=i,
               account_id=account)
-    link = settings.get("link")
-    if link is not None and (not isinstance(link, str) or urlsplit(link).scheme not in ("http", "https")):
-        p.add("facebook_link", "The link must be an http(s) URL.", target=i, account_id=account)
-    if not caption and not media and not link:
+    if not caption and not media and not settings.get("link"):
         p.add("facebook_empty", "A Facebook Page post needs text, a link, photos or a video.", target=i,
               account_id=account)
 
@@ -175,6 +217,9 @@ def check_tiktok(p: Problems, i: int, account: str, caption: str, media: list[Me
     if not privacy:
         p.add("tiktok_privacy_required", "Choose who can see this TikTok post (privacy_level); there is no default.",
               target=i, account_id=account)
+    elif privacy not in TIKTOK_PRIVACY:
+        p.add("tiktok_privacy_level", f"privacy_level is one of {', '.join(TIKTOK_PRIVACY)}.", target=i,
+              account_id=account)
     elif creator is not None and privacy not in options:
         p.add("tiktok_privacy_not_offered", f"This creator can post with {', '.join(options)}, not {privacy}.",
               target=i, account_id=account)
@@ -195,6 +240,9 @@ def check_tiktok(p: Problems, i: int, account: str, caption: str, media: list[Me
                                      f"{max_duration} s.", target=i, account_id=account)
     if settings.get("post_mode", "direct") not in ("direct", "inbox"):
         p.add("tiktok_post_mode", "post_mode is direct or inbox.", target=i, account_id=account)
+    if photo and settings.get("photo_cover_index", 0) >= len(media):
+        p.add("tiktok_photo_cover_index", f"photo_cover_index counts from 0 and names one of the {len(media)} photos.",
+              target=i, account_id=account)
     if photo and len(settings.get("title") or caption[:90]) > 90:
         p.add("tiktok_photo_title", "TikTok photo titles are at most 90 characters.", target=i, account_id=account)
     if len(caption) > 2200:

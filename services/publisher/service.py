@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,9 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.publisher import rules
 from services.publisher.connector_client import AccountUnusable, ConnectorClient
+from services.publisher.settings import PublisherSettings
 from services.publisher.tables import IdempotencyKey, Post, Target, TargetEvent
 from services.publisher.worker import complete_post_if_done
-from shared.errors import Conflict, NotFound, Unprocessable
+from shared.errors import Conflict, NotFound, TooManyRequests, Unprocessable
 from shared.events import PostScheduled
 from shared.runtime import ServiceRuntime
 
@@ -46,12 +48,25 @@ def request_hash(body: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class Quota:
+    posts: int
+    window: timedelta
+    name: str
+
+
+def creation_quotas(settings: PublisherSettings) -> list[Quota]:
+    return [Quota(settings.posts_per_minute, timedelta(minutes=1), "minute"),
+            Quota(settings.posts_per_hour, timedelta(hours=1), "hour")]
+
+
 class PostService:
     def __init__(self, runtime: ServiceRuntime, connector: ConnectorClient, wake: Callable[[], None],
-                 now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 quotas: list[Quota], now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.runtime = runtime
         self.connector = connector
         self.wake = wake
+        self.quotas = quotas
         self.now = now
 
     async def check(self, user_id: uuid.UUID, draft: Draft) -> tuple[datetime, list[CheckedTarget]]:
@@ -81,6 +96,8 @@ class PostService:
                 problems.add("account_unpublishable", account["unpublishable_reason"] or "Not publishable.",
                              target=index, account_id=tag)
                 continue
+            if not rules.check_settings(problems, index, tag, account["platform"], settings):
+                continue
             if account["platform"] == "tiktok":
                 try:
                     options = await self.connector.publishing_options(user_id, account_id)
@@ -92,7 +109,6 @@ class PostService:
                 rules.check_instagram(problems, index, tag, draft.caption, draft.media, settings)
             else:
                 rules.check_facebook(problems, index, tag, draft.caption, draft.media, settings)
-            rules.check_setting_types(problems, index, tag, settings)
             checked.append(CheckedTarget(account_id, settings, account))
         if problems:
             raise Unprocessable("Some targets cannot take this post.", code="post_invalid", details=problems.items)
@@ -107,9 +123,15 @@ class PostService:
             earlier = await self._replay(user_id, idempotency_key, fingerprint, render)
             if earlier is not None:
                 return earlier, False
+        async with self.runtime.sessionmaker() as session:
+            await self._refuse_beyond_quotas(session, user_id, self.now())  # before asking the connector anything
         due, checked = await self.check(user_id, draft)
         now = self.now()
         async with self.runtime.transaction() as session:
+            # One creation at a time per user, so that concurrent requests cannot all squeeze under a quota.
+            await session.execute(sa.select(sa.func.pg_advisory_xact_lock(
+                sa.func.hashtextextended(f"publisher.posts:{user_id}", 0))))
+            await self._refuse_beyond_quotas(session, user_id, now)
             post = Post(id=uuid.uuid4(), user_id=user_id, caption=draft.caption,
                         media=[m.__dict__ for m in draft.media], scheduled_at=due if draft.scheduled_at else None,
                         timezone=draft.timezone, draft=draft.draft, created_at=now, updated_at=now)
@@ -134,6 +156,19 @@ class PostService:
                     post_id=post.id, user_id=user_id, due_at=due, target_ids=[t.id for t in targets]))
         self.wake()
         return render(post, targets), True
+
+    async def _refuse_beyond_quotas(self, session: AsyncSession, user_id: uuid.UUID, now: datetime) -> None:
+        """Counted from the posts themselves (indexed by user and time), so every publisher process agrees."""
+        for quota in self.quotas:
+            oldest_counted = await session.scalar(
+                sa.select(Post.created_at).where(Post.user_id == user_id, Post.created_at > now - quota.window)
+                .order_by(Post.created_at.desc()).offset(quota.posts - 1).limit(1))
+            if oldest_counted is not None:
+                wait = max(1, math.ceil((oldest_counted + quota.window - now).total_seconds()))
+                raise TooManyRequests(f"You can create at most {quota.posts} posts per {quota.name}. "
+                                      f"Try again in {wait} seconds.", code="post_limit_reached",
+                                      details={"limit": quota.posts, "window": quota.name},
+                                      headers={"Retry-After": str(wait)})
 
     async def _replay(self, user_id: uuid.UUID, key: str, fingerprint: str,
                       render: Callable[[Post, list[Target]], dict[str, Any]]) -> dict[str, Any] | None:

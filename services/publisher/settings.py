@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from pydantic import Field
+
 from shared.settings import ServiceSettings
 
 
@@ -18,3 +20,7 @@ class PublisherSettings(ServiceSettings):
     tiktok_daily_post_cap: int = 15
     processing_poll_seconds: float = 2.0
     max_processing_minutes: int = 120
+
+    # Posts one user may create per minute and per hour; beyond them, 429 with Retry-After.
+    posts_per_minute: int = Field(60, ge=1)
+    posts_per_hour: int = Field(600, ge=1)
