@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from deploy.system import ROOT, InfrastructureDown, System, check_rabbitmq, prepare_database
-from sandbox import base_urls
+from sandbox import base_urls, media_host_environment
 from shared.settings import SANDBOX_CREDENTIAL_PREFIX, PostifysSettings
 
 DEVMAIL_SMTP = "smtp://127.0.0.1:8025"
@@ -45,6 +45,7 @@ def main() -> int:
     sandbox = use_sandbox(settings)
     if sandbox:
         env.update({**base_urls(settings.sandbox_url), "POSTIFYS_SANDBOX_URL": settings.sandbox_url})
+        env.update(media_host_environment(settings.sandbox_url))
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
     try:
         names = system.start_all(with_sandbox=sandbox)

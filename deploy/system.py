@@ -19,7 +19,7 @@ import aio_pika
 import asyncpg
 import httpx
 
-from sandbox import base_urls
+from sandbox import base_urls, media_host_environment
 from shared.migrations import SCHEMA_SERVICES, upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -132,7 +132,7 @@ def isolated_environment(*, database_url: str, amqp_url: str, smtp_url: str, pre
         "POSTIFYS_TRUSTED_PROXIES": '["127.0.0.1"]',
         "POSTIFYS_SANDBOX": "1",
         "POSTIFYS_SANDBOX_URL": sandbox_url,
-        **base_urls(sandbox_url),
+        **base_urls(sandbox_url), **media_host_environment(sandbox_url),
         **{f"POSTIFYS_{name.upper()}_URL": f"http://127.0.0.1:{free_port()}" for name in SCHEMA_SERVICES},
         **(extra or {}),
     }

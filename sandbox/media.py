@@ -23,7 +23,9 @@ DEFAULT_DURATION_SECONDS = 15.0
 DEFAULT_WIDTH = 1080
 DEFAULT_HEIGHT = 1350
 DEFAULT_SIZE = 4096
-MAX_SIZE = 256 * 1024 * 1024
+# Big enough to stand for a video nobody should download whole; generated lazily, never held.
+MAX_SIZE = 4 * 1024 * 1024 * 1024
+MAX_DRIP_SECONDS = 3600.0
 STREAM_CHUNK = 1024 * 1024
 # How much of an upload is kept to look at its header.
 SNIFF_BYTES = 64 * 1024
@@ -31,7 +33,8 @@ SNIFF_BYTES = 64 * 1024
 
 @dataclass(frozen=True)
 class MediaSpec:
-    """One file served under /_sandbox/media/{name}."""
+    """One file served under /_sandbox/media/{name}. `drip_seconds` spreads the body over that long;
+    `chunked` leaves Content-Length out, so the size is known only by reading to the end."""
 
     name: str
     content_type: str
@@ -39,6 +42,8 @@ class MediaSpec:
     duration: float
     width: int
     height: int
+    drip_seconds: float = 0.0
+    chunked: bool = False
 
     @property
     def is_video(self) -> bool:
@@ -51,7 +56,8 @@ def content_type_for(name: str) -> str:
 
 
 def media_spec(name: str, params: dict[str, str]) -> MediaSpec:
-    """The file `name` shaped by ?duration=&size=&width=&height=; ValueError when a parameter is unusable."""
+    """The file `name` shaped by ?duration=&size=&width=&height=&drip_seconds=&chunked=; ValueError when a
+    parameter is unusable."""
     duration = float(params.get("duration", DEFAULT_DURATION_SECONDS))
     width = int(params.get("width", DEFAULT_WIDTH))
     height = int(params.get("height", DEFAULT_HEIGHT))
@@ -63,8 +69,11 @@ def media_spec(name: str, params: dict[str, str]) -> MediaSpec:
     size = int(params.get("size", max(DEFAULT_SIZE, len(header))))
     if not len(header) <= size <= MAX_SIZE:
         raise ValueError(f"size must be {len(header)}..{MAX_SIZE} bytes for {name}")
+    drip_seconds = float(params.get("drip_seconds", 0))
+    if not 0 <= drip_seconds <= MAX_DRIP_SECONDS:
+        raise ValueError(f"drip_seconds must be 0..{MAX_DRIP_SECONDS:g}")
     return MediaSpec(name=name, content_type=spec.content_type, size=size, duration=duration, width=width,
-                     height=height)
+                     height=height, drip_seconds=drip_seconds, chunked=params.get("chunked") in ("1", "true"))
 
 
 def header_bytes(spec: MediaSpec) -> bytes:
@@ -85,6 +94,20 @@ def media_bytes(spec: MediaSpec) -> Iterator[bytes]:
         piece = block[:min(remaining, STREAM_CHUNK)]
         remaining -= len(piece)
         yield piece
+
+
+def dripped(spec: MediaSpec, steps_per_second: int = 10) -> Iterator[tuple[bytes, float]]:
+    """The file in equal pieces, each with the pause to take after it, so that the whole takes drip_seconds."""
+    steps = max(1, min(spec.size, round(spec.drip_seconds * steps_per_second)))
+    piece, pause = -(-spec.size // steps), spec.drip_seconds / steps
+    pending = b""
+    for block in media_bytes(spec):
+        pending += block
+        while len(pending) >= piece:
+            yield pending[:piece], pause
+            pending = pending[piece:]
+    if pending:
+        yield pending, pause
 
 
 def _box(kind: bytes, payload: bytes) -> bytes:

@@ -7,15 +7,12 @@ TikTok offers no way to find a post by its content, so an init left without an a
 
 from __future__ import annotations
 
-import asyncio
-import ipaddress
 import json
 import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
-from urllib.parse import urlsplit
 
 import httpx
 
@@ -23,12 +20,14 @@ from services.publisher import rules
 from services.publisher.rules import Media
 from shared import platform_http
 from shared.crash import crash_point
+from shared.fetching import Download, Fetcher, FetchError, human_size
 from shared.platform_http import Answer, PlatformError
 
 MIN_CHUNK = 5 * 1024 * 1024
 CHUNK = 10 * 1024 * 1024
 RECONCILE_CHECKS = 3
 RECONCILE_WAIT = 5.0
+MEDIA_FETCH_WAIT = 5.0
 
 
 @dataclass(frozen=True)
@@ -69,6 +68,8 @@ class Journal(Protocol):
 
     async def early_outcome(self, publish_id: str) -> tuple[str, dict[str, Any]] | None: ...
 
+    async def claim_media_fetch(self, per_user: int) -> bool: ...
+
 
 @dataclass
 class Job:
@@ -83,10 +84,11 @@ class Job:
     journal: Journal
     http: httpx.AsyncClient
     urls: dict[str, str]
+    fetcher: Fetcher
     verified_prefixes: list[str] = field(default_factory=list)
     daily_cap: int = 15
     poll_seconds: float = 2.0
-    allow_private_media: bool = False
+    media_fetches_per_user: int = 2
     # Asks the connector for a new token when the platform refused this one early; None: it could not.
     renew_token: Callable[[str], Awaitable[str | None]] | None = None
 
@@ -111,7 +113,12 @@ def since(iso: str | None) -> datetime:
 
 async def run(job: Job) -> Outcome:
     if job.platform == "tiktok":
-        return await TikTokFlow(job).run()
+        flow = TikTokFlow(job)
+        try:
+            return await flow.run()
+        finally:
+            if flow.video is not None:
+                flow.video.discard()
     if job.kind == "instagram":
         return await InstagramFlow(job).run()
     return await FacebookFlow(job).run()
@@ -417,7 +424,7 @@ class TikTokFlow:
     def __init__(self, job: Job) -> None:
         self.job = job
         self.api = job.urls["tiktok_api"]
-        self.content: bytes | None = None
+        self.video: Download | None = None  # downloaded in this run, kept for the upload
 
     async def call(self, endpoint: str, path: str, body: dict[str, Any], status: str = rules.QUEUED) -> Answer | Wait:
         limit, per = TIKTOK_LIMITS[endpoint]
@@ -461,7 +468,9 @@ class TikTokFlow:
             if outcome is not None:
                 return outcome
         if cp.get("upload_url") and not cp.get("uploaded"):
-            await self.upload()
+            outcome = await self.upload()
+            if outcome is not None:
+                return outcome
         early = await job.journal.early_outcome(str(cp["publish_id"]))
         if early is not None:
             return tiktok_webhook_outcome(early[0], early[1], str(cp["publish_id"]), cp.get("creator_username"))
@@ -498,9 +507,9 @@ class TikTokFlow:
         if await job.journal.published_in_last_day() >= job.daily_cap:
             return Wait(3600, rules.QUEUED, f"keeping under TikTok's daily cap of {job.daily_cap} posts per creator")
         if self.needs_upload() and not job.cp.get("video_size"):
-            self.content = await fetch_media(job.http, job.media[0].url, allow_private=job.allow_private_media)
-            await job.journal.save(step="media_fetched", status=rules.PUBLISHING,
-                                   ids={"video_size": len(self.content)})
+            fetched = await self.fetch_video(rules.QUEUED)
+            if not isinstance(fetched, Download):
+                return fetched
         path, body = self.init_request()
         limit_wait = await job.journal.may_call("tiktok_init", *TIKTOK_LIMITS["init"])
         if limit_wait > 0:
@@ -562,24 +571,53 @@ class TikTokFlow:
         return len(media) == 1 and media[0].type == "video" and \
             not any(media[0].url.startswith(prefix) for prefix in self.job.verified_prefixes)
 
-    async def upload(self) -> None:
+    async def fetch_video(self, status: str) -> Download | Outcome:
+        """Downloads the video to a temporary file, as one of the user's few downloads at a time."""
+        job = self.job
+        if not await job.journal.claim_media_fetch(job.media_fetches_per_user):
+            return Wait(MEDIA_FETCH_WAIT, status, f"waiting for this user's other video downloads to finish "
+                        f"(at most {job.media_fetches_per_user} at once)")
+        try:
+            self.video = await job.fetcher.download(job.media[0].url)
+        except FetchError as exc:
+            message = f"The video could not be downloaded to upload it to TikTok: {exc.reason}."
+            if exc.transient:
+                raise PlatformError("tiktok", message, transient=True, sent=False) from None
+            return Failed("media_unusable", message)
+        await job.journal.save(step="media_fetched", status=rules.PUBLISHING, ids={
+            "media_fetching": None, **({} if job.cp.get("video_size") else {"video_size": self.video.size})},
+            request=f"GET video ({human_size(self.video.size)})")
+        return self.video
+
+    async def upload(self) -> Outcome | None:
+        """PUTs the video in TikTok's chunks, each read from the file as it is sent."""
         job, cp = self.job, self.job.cp
-        content = self.content or await fetch_media(job.http, job.media[0].url,
-                                                   allow_private=job.allow_private_media)
-        plan = chunking(len(content))
-        size, chunk = len(content), plan["chunk_size"]
-        for index in range(plan["total_chunk_count"]):
+        video = self.video
+        if video is None:  # a later run than the one that downloaded it (a wait, a restart): download it again
+            fetched = await self.fetch_video(rules.PROCESSING)
+            if not isinstance(fetched, Download):
+                return fetched
+            video = fetched
+        size = int(cp["video_size"])
+        if video.size != size:
+            return Failed("media_unusable", f"The video at its URL changed between downloads ({size} bytes, then "
+                          f"{video.size}); TikTok expects the size it was told. Post it again.")
+        plan = chunking(size)
+        chunk, count = plan["chunk_size"], plan["total_chunk_count"]
+        for index in range(count):
             first = index * chunk
-            last = size - 1 if index == plan["total_chunk_count"] - 1 else first + chunk - 1
+            last = size - 1 if index == count - 1 else first + chunk - 1
             response = await platform_http.send(job.http, "tiktok", "PUT", cp["upload_url"],
-                                                content=content[first:last + 1], headers={
-                                                    "Content-Type": "video/mp4", "Content-Range":
-                                                    f"bytes {first}-{last}/{size}"})
+                                                content=video.read(first, last + 1), headers={
+                                                    "Content-Type": "video/mp4",
+                                                    "Content-Length": str(last - first + 1),
+                                                    "Content-Range": f"bytes {first}-{last}/{size}"})
             if response.status_code not in (200, 201, 206):
                 raise PlatformError("tiktok", f"TikTok refused the upload (HTTP {response.status_code}).",
                                     status=response.status_code, transient=response.status_code >= 500)
         await job.journal.save(step="uploaded", status=rules.PROCESSING, ids={"uploaded": True, "upload_url": None},
                                request=f"PUT upload ({size} bytes)")
+        return None
 
 
 def chunking(size: int) -> dict[str, int]:
@@ -587,39 +625,3 @@ def chunking(size: int) -> dict[str, int]:
     if size < CHUNK:
         return {"video_size": size, "chunk_size": size, "total_chunk_count": 1}
     return {"video_size": size, "chunk_size": CHUNK, "total_chunk_count": max(1, math.floor(size / CHUNK))}
-
-
-MAX_UPLOAD_BYTES = 256 * 1024 * 1024
-
-
-async def fetch_media(http: httpx.AsyncClient, url: str, *, allow_private: bool = False) -> bytes:
-    """Downloads a user's video to upload it to TikTok: public addresses only (no reaching into our own
-    network), no redirects, and no more than MAX_UPLOAD_BYTES."""
-    if not allow_private:
-        await ensure_public(url)
-    try:
-        async with http.stream("GET", url, follow_redirects=False) as response:
-            if response.status_code != 200:
-                raise PlatformError("tiktok", f"The video URL answered HTTP {response.status_code}.", status=400)
-            chunks, size = [], 0
-            async for chunk in response.aiter_bytes():
-                size += len(chunk)
-                if size > MAX_UPLOAD_BYTES:
-                    raise PlatformError("tiktok", "The video is larger than Postifys uploads (256 MB).", status=400)
-                chunks.append(chunk)
-            return b"".join(chunks)
-    except httpx.HTTPError as exc:
-        raise PlatformError("tiktok", f"The video could not be downloaded ({type(exc).__name__}).", transient=True,
-                            sent=False) from None
-
-
-async def ensure_public(url: str) -> None:
-    parts = urlsplit(url)
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(parts.hostname or "", parts.port or 443)
-    except OSError:
-        raise PlatformError("tiktok", "The video URL's host does not resolve.", status=400) from None
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
-            raise PlatformError("tiktok", "The video URL points to a private address.", status=400)

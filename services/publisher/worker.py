@@ -1,6 +1,7 @@
 """The publishing worker: claims due targets with a lease (FOR UPDATE SKIP LOCKED, so replicas share the
 work and a dead one's targets are picked up when its lease runs out), runs each target's pipeline, and
-decides from the outcome what happens next."""
+decides from the outcome what happens next. The lease is renewed while a target's step runs, however long its
+download or upload takes."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ import functools
 import os
 import socket
 import uuid
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import sqlalchemy as sa
@@ -33,10 +35,12 @@ from services.publisher.tables import (
     TargetEvent,
 )
 from shared.events import PostCompleted, PostTargetFailed, PostTargetPublished
+from shared.fetching import Fetcher, FetchPolicy
 from shared.platform_http import PlatformError
 from shared.runtime import ServiceRuntime
 
 log = structlog.get_logger()
+T = TypeVar("T")
 
 USAGE_SLOW, USAGE_STOP = 80.0, 95.0
 MAX_INTERNAL_ERRORS = 10
@@ -53,6 +57,15 @@ def platform_urls(settings: PublisherSettings) -> dict[str, str]:
             "tiktok_api": settings.tiktok_api_url}
 
 
+def media_fetcher(settings: PublisherSettings) -> Fetcher:
+    return Fetcher(FetchPolicy(max_bytes=settings.media_max_bytes,
+                               deadline_seconds=settings.media_fetch_deadline_seconds,
+                               read_timeout_seconds=settings.media_fetch_read_timeout_seconds,
+                               allow_private=settings.allow_private_media_urls,
+                               ports=frozenset(settings.media_url_ports)),
+                   concurrency=settings.media_fetch_concurrency, directory=settings.media_fetch_dir)
+
+
 @dataclass
 class TargetJournal:
     """Saves a target's progress, each save its own committed transaction that also renews the lease."""
@@ -60,27 +73,50 @@ class TargetJournal:
     worker: Worker
     target_id: uuid.UUID
     account_id: uuid.UUID
+    user_id: uuid.UUID
     checkpoint: dict[str, Any]
 
     async def save(self, *, step: str, status: str, ids: dict[str, Any] | None = None, request: str | None = None,
                    response_code: str | None = None, message: str | None = None) -> None:
+        async with self.worker.runtime.transaction() as session:
+            await self._record(session, step=step, status=status, ids=ids, request=request,
+                               response_code=response_code, message=message)
+
+    async def claim_media_fetch(self, per_user: int) -> bool:
+        """One of the user's `per_user` downloads at a time, counted across every worker: a target holds one while
+        its checkpoint says media_fetching and its lease runs, so a dead worker's share lapses with its lease."""
+        now = self.worker.now()
+        async with self.worker.runtime.transaction() as session:
+            await session.execute(sa.select(sa.func.pg_advisory_xact_lock(
+                sa.func.hashtext(f"media-fetch:{self.user_id}"))))
+            running = await session.scalar(sa.select(sa.func.count()).select_from(Target).where(
+                Target.user_id == self.user_id, Target.id != self.target_id, Target.status.in_(rules.ACTIVE),
+                Target.lease_expires_at > now, Target.checkpoint.has_key("media_fetching"))) or 0
+            if running >= per_user:
+                return False
+            await self._record(session, step="media_downloading", status=rules.PUBLISHING,
+                               ids={"media_fetching": now.isoformat()})
+        return True
+
+    async def _record(self, session: AsyncSession, *, step: str, status: str, ids: dict[str, Any] | None = None,
+                      request: str | None = None, response_code: str | None = None,
+                      message: str | None = None) -> None:
         for key, value in (ids or {}).items():
             if value is None:
                 self.checkpoint.pop(key, None)
             else:
                 self.checkpoint[key] = value
         now = self.worker.now()
-        async with self.worker.runtime.transaction() as session:
-            updated = await session.execute(
-                sa.update(Target).where(Target.id == self.target_id, Target.lease_owner == self.worker.name)
-                .values(checkpoint=dict(self.checkpoint), status=status, updated_at=now,
-                        lease_expires_at=now + self.worker.lease))
-            if updated.rowcount == 0:  # type: ignore[attr-defined]
-                raise LeaseLost()
-            session.add(TargetEvent(target_id=self.target_id, at=now, step=step, status=status, request=request,
-                                    response_code=response_code, message=message,
-                                    platform_ids={k: v for k, v in (ids or {}).items()
-                                                  if k.endswith(("_id", "_ids", "children")) and v} or None))
+        updated = await session.execute(
+            sa.update(Target).where(Target.id == self.target_id, Target.lease_owner == self.worker.name)
+            .values(checkpoint=dict(self.checkpoint), status=status, updated_at=now,
+                    lease_expires_at=now + self.worker.lease))
+        if updated.rowcount == 0:  # type: ignore[attr-defined]
+            raise LeaseLost()
+        session.add(TargetEvent(target_id=self.target_id, at=now, step=step, status=status, request=request,
+                                response_code=response_code, message=message,
+                                platform_ids={k: v for k, v in (ids or {}).items()
+                                              if k.endswith(("_id", "_ids", "children")) and v} or None))
 
     async def may_call(self, endpoint: str, limit: int, per_seconds: int) -> float:
         now = self.worker.now()
@@ -130,6 +166,7 @@ class Worker:
         self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.lease = timedelta(seconds=settings.lease_seconds)
         self.urls = platform_urls(settings)
+        self.fetcher = media_fetcher(settings)
         self.wake = asyncio.Event()
         self.in_flight: set[asyncio.Task[None]] = set()
 
@@ -192,7 +229,7 @@ class Worker:
     async def process(self, target_id: uuid.UUID) -> None:
         with structlog.contextvars.bound_contextvars(target_id=str(target_id)):
             try:
-                outcome = await self.step(target_id)
+                outcome = await self.leased(target_id, self.step(target_id))
                 await self.settle(target_id, outcome)
             except LeaseLost:
                 log.warning("Lease lost; another worker has the target, or it was deleted")
@@ -201,6 +238,46 @@ class Worker:
                 with contextlib.suppress(Exception):
                     await self.settle(target_id, pipeline.Wait(30, rules.QUEUED, "an internal error; retrying"),
                                       count_attempt=True)
+
+    async def leased(self, target_id: uuid.UUID, work: Coroutine[Any, Any, T]) -> T:
+        """Runs `work` while renewing the target's lease every third of it, so that a long download or upload never
+        lets it lapse to another worker. Should the lease be lost all the same (the target deleted meanwhile, or
+        the database out of reach for a whole lease), the work stops: someone else may own the target now."""
+        task = asyncio.ensure_future(work)
+        lost = False
+
+        async def renew() -> None:
+            nonlocal lost
+            while True:
+                await asyncio.sleep(self.lease.total_seconds() / 3)
+                try:
+                    renewed = await self.renew_lease(target_id)
+                except Exception:
+                    log.warning("Renewing a lease failed; trying again", exc_info=True)
+                    continue
+                if not renewed:
+                    lost = True
+                    task.cancel()
+                    return
+
+        renewer = asyncio.create_task(renew())
+        try:
+            return await task
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if lost and not (current and current.cancelling()):
+                raise LeaseLost() from None
+            raise
+        finally:
+            renewer.cancel()
+
+    async def renew_lease(self, target_id: uuid.UUID) -> bool:
+        now = self.now()
+        async with self.runtime.transaction() as session:
+            renewed = await session.execute(
+                sa.update(Target).where(Target.id == target_id, Target.lease_owner == self.name)
+                .values(lease_expires_at=now + self.lease))
+            return bool(renewed.rowcount)  # type: ignore[attr-defined]
 
     async def step(self, target_id: uuid.UUID) -> pipeline.Outcome:
         async with self.runtime.sessionmaker() as session:
@@ -227,10 +304,11 @@ class Worker:
             platform=target.platform, kind=target.kind, external_id=target.external_id,
             via_page_id=target.via_page_id, settings=target.settings, caption=post.caption,
             media=[rules.Media(**m) for m in post.media], token=token,
-            journal=TargetJournal(self, target.id, target.account_id, dict(target.checkpoint)), http=self.http,
-            urls=self.urls, verified_prefixes=self.settings.tiktok_verified_url_prefixes,
+            journal=TargetJournal(self, target.id, target.account_id, target.user_id, dict(target.checkpoint)),
+            http=self.http, urls=self.urls, fetcher=self.fetcher,
+            verified_prefixes=self.settings.tiktok_verified_url_prefixes,
             daily_cap=self.settings.tiktok_daily_post_cap, poll_seconds=self.settings.processing_poll_seconds,
-            allow_private_media=not self.settings.is_production,
+            media_fetches_per_user=self.settings.media_fetches_per_user,
             renew_token=functools.partial(self.connector.renew_token, target.user_id, target.account_id))
         try:
             return await pipeline.run(job)
