@@ -163,7 +163,7 @@ def install_error_handlers(app: FastAPI) -> None:
                             status_code=500)
 
 
-def install_operational_routes(app: FastAPI, readiness: ReadinessCheck) -> None:
+def install_operational_routes(app: FastAPI, readiness: ReadinessCheck, *, metrics: bool = True) -> None:
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
@@ -175,18 +175,22 @@ def install_operational_routes(app: FastAPI, readiness: ReadinessCheck) -> None:
         return JSONResponse({"status": "ready" if ready else "not_ready", "checks": checks},
                             status_code=200 if ready else 503)
 
+    if not metrics:
+        return
+
     @app.get("/metrics", include_in_schema=False)
-    async def metrics() -> Response:
+    async def metrics_route() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
 def create_http_app(*, title: str, readiness: ReadinessCheck, lifespan: Any = None, docs: bool = True,
-                    middleware: tuple[type, ...] = (), max_body: int = MAX_BODY_BYTES) -> FastAPI:
-    """`middleware` runs inside the request context, so its answers carry a request id and are logged."""
+                    middleware: tuple[type, ...] = (), max_body: int = MAX_BODY_BYTES, metrics: bool = True) -> FastAPI:
+    """`middleware` runs inside the request context, so its answers carry a request id and are logged. Without
+    `metrics`, the process serves /metrics elsewhere (the gateway: on its internal listener)."""
     app = FastAPI(title=title, lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url="/openapi.json" if docs else None)
     install_error_handlers(app)
-    install_operational_routes(app, readiness)
+    install_operational_routes(app, readiness, metrics=metrics)
     for cls in middleware:
         app.add_middleware(cls)  # type: ignore[arg-type]
     app.add_middleware(RequestContextMiddleware, max_body=max_body)

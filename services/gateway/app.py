@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,6 +16,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTex
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from services.gateway.metrics import metrics_listener
 from services.gateway.openapi import merged_openapi
 from services.gateway.pages import outcome_message, render_accounts, render_post
 from services.gateway.privacy_pages import (
@@ -22,7 +24,8 @@ from services.gateway.privacy_pages import (
     render_deletion_instructions,
     render_privacy_policy,
 )
-from services.gateway.ratelimit import RateLimiter
+from services.gateway.ratelimit import PathLimits, RateLimiter
+from services.gateway.readiness import CachedReadiness
 from services.gateway.routing import CROSS_SITE_ALLOWED, SERVICES, needs_session, service_for, service_url
 from services.gateway.security import client_address, is_cross_site
 from services.gateway.settings import GatewaySettings
@@ -56,7 +59,11 @@ def create_app(given: GatewaySettings | None = None) -> FastAPI:
     settings = given or GatewaySettings()
     settings.check_production()
     secret = settings.internal_secret.get_secret_value()
-    limiter = RateLimiter(per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst)
+    limits = PathLimits(
+        people=RateLimiter(per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst),
+        platforms=RateLimiter(per_minute=settings.webhook_rate_limit_per_minute,
+                              burst=settings.webhook_rate_limit_burst),
+        platform_prefixes=CROSS_SITE_ALLOWED)
     state: dict[str, Any] = {}
 
     @contextlib.asynccontextmanager
@@ -65,22 +72,21 @@ def create_app(given: GatewaySettings | None = None) -> FastAPI:
             timeout=httpx.Timeout(settings.upstream_timeout_seconds, connect=3),
             limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
             headers={INTERNAL_SECRET_HEADER: secret}, follow_redirects=False,
-        ) as client:
+        ) as client, metrics_listener(settings.metrics_host, settings.metrics_listen_port):
             state["client"] = client
             yield
 
     def client() -> httpx.AsyncClient:
         return state["client"]  # type: ignore[no-any-return]
 
+    async def ready(service: str) -> bool:
+        try:
+            return (await client().get(f"{service_url(settings, service)}/readyz", timeout=3)).status_code == 200
+        except httpx.HTTPError:
+            return False
+
     async def readiness() -> dict[str, bool]:
-        checks = {}
-        for service in SERVICES:
-            try:
-                response = await client().get(f"{service_url(settings, service)}/readyz", timeout=3)
-                checks[service] = response.status_code == 200
-            except httpx.HTTPError:
-                checks[service] = False
-        return checks
+        return dict(zip(SERVICES, await asyncio.gather(*(ready(s) for s in SERVICES)), strict=True))
 
     security_headers = [("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"),
                         ("Referrer-Policy", "no-referrer"),
@@ -90,12 +96,10 @@ def create_app(given: GatewaySettings | None = None) -> FastAPI:
 
     def refusal(request: Request, address: str) -> Response | None:
         path = request.url.path
-        # Platforms deliver webhooks in bursts from few addresses; their signatures are the gate there.
-        if path not in ("/healthz", "/readyz", "/metrics") and not path.startswith("/webhooks/"):
-            allowed, retry_after = limiter.allow(address)
-            if not allowed:
-                return JSONResponse(error_body("rate_limited", "Too many requests. Slow down and try again."),
-                                    status_code=429, headers={"Retry-After": str(max(1, round(retry_after)))})
+        allowed, retry_after = limits.allow(path, address)
+        if not allowed:
+            return JSONResponse(error_body("rate_limited", "Too many requests. Slow down and try again."),
+                                status_code=429, headers={"Retry-After": str(max(1, round(retry_after)))})
         if not path.startswith(CROSS_SITE_ALLOWED) and is_cross_site(
                 request.method, request.headers.get("origin"), request.headers.get("sec-fetch-site"),
                 settings.public_origin):
@@ -130,8 +134,8 @@ def create_app(given: GatewaySettings | None = None) -> FastAPI:
             await (refused or self.app)(scope, receive, with_headers)
 
     # The services hold their own, smaller limits; this one lets Meta's batched webhooks through.
-    app = create_http_app(title="Postifys", readiness=readiness, lifespan=lifespan, docs=False,
-                          middleware=(Guard,), max_body=1024 * 1024)
+    app = create_http_app(title="Postifys", readiness=CachedReadiness(readiness), lifespan=lifespan, docs=False,
+                          middleware=(Guard,), max_body=1024 * 1024, metrics=False)
 
     async def resolve_session(request: Request) -> dict[str, Any] | None:
         token = request.cookies.get(settings.session_cookie_name)

@@ -6,6 +6,9 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
+# Load balancers probe these from few addresses; /readyz answers from a result cached for a second.
+UNLIMITED = frozenset({"/healthz", "/readyz"})
+
 
 @dataclass
 class _Bucket:
@@ -33,3 +36,19 @@ class RateLimiter:
             bucket.tokens -= 1
             return True, 0.0
         return False, (1 - bucket.tokens) / self.rate if self.rate else 60.0
+
+
+@dataclass(frozen=True)
+class PathLimits:
+    """Which bucket a request draws from: the platforms' paths have generous buckets of their own, so that a burst
+    of webhooks neither is refused at a person's rate nor uses up the address's budget for everything else."""
+
+    people: RateLimiter
+    platforms: RateLimiter
+    platform_prefixes: tuple[str, ...]
+
+    def allow(self, path: str, client: str, now: float | None = None) -> tuple[bool, float]:
+        if path in UNLIMITED:
+            return True, 0.0
+        limiter = self.platforms if path.startswith(self.platform_prefixes) else self.people
+        return limiter.allow(client, now)

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.identity import tables as t
-from services.identity.mailer import Mail, Mailer
+from services.identity.mailer import Mail, Mailer, greeting
 from services.identity.tokens import email_key
 from shared.bus import Handler
 from shared.db import delete_rows
@@ -35,7 +35,7 @@ def erasure_handlers(outbox: Outbox, mailer: Mailer, public_url: str) -> dict[st
             # The last mail to this address: Postifys forgets it with this transaction.
             mailer.send_later(Mail(
                 to=user.email, subject="Your Postifys account has been deleted",
-                text=f"Hello {user.name},\n\nAs you asked, your Postifys account has been deleted: your profile, "
+                text=f"{greeting(user)}\n\nAs you asked, your Postifys account has been deleted: your profile, "
                      "sessions and sign-in history are gone, and your connected accounts, posts and their data are "
                      "being deleted everywhere in Postifys. Postifys keeps only a record of the request, without "
                      "your name or email address.",

@@ -11,7 +11,15 @@ from urllib.parse import urlsplit
 import aiosmtplib
 import structlog
 
+from services.identity.tables import User
+
 log = structlog.get_logger()
+
+
+def greeting(user: User) -> str:
+    """The name was typed at sign-up by whoever signed up: repeated to an address nobody has proven, it would let
+    anyone mail any text they like to any address, in Postifys' name."""
+    return f"Hello {user.name}," if user.email_verified_at is not None else "Hello,"
 
 
 @dataclass(frozen=True)

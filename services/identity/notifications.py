@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.identity.mailer import Mail, Mailer
+from services.identity.mailer import Mail, Mailer, greeting
 from services.identity.tables import User
 from shared.bus import Handler
 from shared.events import AccountReauthRequired, Envelope, PostTargetFailed
@@ -21,7 +21,7 @@ def notification_handlers(mailer: Mailer, public_url: str) -> dict[str, Handler]
         platform = PLATFORMS.get(event.platform, event.platform)
         mailer.send_later(Mail(
             to=user.email, subject=f"Reconnect your {platform} account on Postifys",
-            text=f"Hello {user.name},\n\n{platform} no longer accepts Postifys' authorization for "
+            text=f"{greeting(user)}\n\n{platform} no longer accepts Postifys' authorization for "
                  f"{event.name or 'one of your accounts'}, so nothing can be published there until you reconnect "
                  "it. Scheduled posts for it are kept.",
             link=f"{public_url}/accounts", link_label="Reconnect"))
@@ -36,7 +36,7 @@ def notification_handlers(mailer: Mailer, public_url: str) -> dict[str, Handler]
         platform = PLATFORMS.get(event.platform, event.platform)
         mailer.send_later(Mail(
             to=user.email, subject=f"A post could not be published to {platform}",
-            text=f"Hello {user.name},\n\nPostifys could not publish one of your posts to {platform}.\n\n"
+            text=f"{greeting(user)}\n\nPostifys could not publish one of your posts to {platform}.\n\n"
                  f"{platform} said: {event.message}",
             link=f"{public_url}/posts/{event.post_id}", link_label="See what happened"))
 

@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.identity import tables as t
-from services.identity.mailer import Mail, Mailer
+from services.identity.mailer import Mail, Mailer, greeting
 from services.identity.passwords import Hasher, PasswordRejected, check_policy
 from services.identity.settings import IdentitySettings
 from services.identity.tokens import email_key, new_token, token_hash
@@ -31,6 +31,11 @@ SESSION_TOUCH_INTERVAL = timedelta(seconds=60)
 
 def invalid_credentials() -> Unauthorized:
     return Unauthorized("Invalid email or password.", code="invalid_credentials")
+
+
+def too_many_attempts(what: str) -> TooManyRequests:
+    return TooManyRequests(f"Too many failed {what}. Try again in an hour, or reset your password.",
+                           code="too_many_attempts", headers={"Retry-After": "3600"})
 
 
 def invalid_link() -> BadRequest:
@@ -90,7 +95,7 @@ class IdentityService:
                 # Same answer as a new sign-up; the owner learns of the attempt by mail.
                 self.mailer.send_later(Mail(
                     to=email, subject="Someone tried to sign up to Postifys with your email",
-                    text=f"Hello {existing.name},\n\nSomeone tried to create a Postifys account with this address. "
+                    text=f"{greeting(existing)}\n\nSomeone tried to create a Postifys account with this address. "
                          "You already have one. If it was you, sign in or reset your password. "
                          "If not, you can ignore this message.",
                     link=f"{self.settings.public_url}/", link_label="Open Postifys"))
@@ -137,20 +142,12 @@ class IdentityService:
         # Read, then verify outside any transaction (argon2 takes tens of milliseconds), then write.
         async with self.runtime.sessionmaker() as session:
             user = await session.scalar(sa.select(t.User).where(t.User.email == email))
-            ip_failures = await self._failures(session, t.SignInAttempt.ip == client.ip, now - HOUR) \
-                if client.ip else 0
-            # A completed reset starts the count afresh: the lock never outlives the owner's proof.
-            since = max(now - HOUR, user.password_changed_at) if user else now - HOUR
-            account_failures = await self._failures(session, t.SignInAttempt.email_key == key, since)
-        throttled = ip_failures >= self.settings.failed_sign_ins_per_ip_per_hour \
-            or account_failures >= self.settings.failed_sign_ins_per_account_per_hour
+            throttled = await self._throttled(session, user, key, client, now)
         verified = not throttled and await self.hasher.verify_async(user.password_hash if user else None, password)
         async with self.runtime.transaction() as session:
             if throttled:
                 self._audit(session, now, user, key, client, "throttled")
-                failure: Exception | None = TooManyRequests(
-                    "Too many failed sign-ins. Try again in an hour, or reset your password.",
-                    code="too_many_attempts", headers={"Retry-After": "3600"})
+                failure: Exception | None = too_many_attempts("sign-ins")
             elif not verified or user is None:
                 self._audit(session, now, user, key, client, "failed")
                 failure = invalid_credentials()
@@ -230,7 +227,7 @@ class IdentityService:
             token = await self._issue_email_token(session, user, RESET, token)
         self.mailer.send_later(Mail(
             to=user.email, subject="Reset your Postifys password",
-            text=f"Hello {user.name},\n\nSomeone asked to reset the password of your Postifys account. "
+            text=f"{greeting(user)}\n\nSomeone asked to reset the password of your Postifys account. "
                  "The link below works once, for 30 minutes. If it was not you, ignore this message: "
                  "your password stays as it is.",
             link=f"{self.settings.public_url}/reset-password#token={token}", link_label="Choose a new password"))
@@ -248,10 +245,19 @@ class IdentityService:
 
     async def change_password(self, *, user_id: uuid.UUID, session_id: uuid.UUID | None, current_password: str,
                               new_password: str, client: ClientInfo) -> None:
+        """Counted like sign-ins, against the same limits: a stolen session must not be a way to guess the
+        password without limit."""
         user = await self.get_user(user_id)
-        if not await self.hasher.verify_async(user.password_hash, current_password):
+        key = email_key(user.email)
+        now = self.now()
+        async with self.runtime.sessionmaker() as session:
+            throttled = await self._throttled(session, user, key, client, now)
+        if throttled or not await self.hasher.verify_async(user.password_hash, current_password):
             async with self.runtime.transaction() as session:
-                self._audit(session, self.now(), user, email_key(user.email), client, "failed_password_change")
+                self._audit(session, now, user, key, client,
+                            "throttled_password_change" if throttled else "failed_password_change")
+            if throttled:
+                raise too_many_attempts("password checks")
             raise Forbidden("The current password is not correct.", code="wrong_password")
         password_problem(new_password, email=user.email, name=user.name)
         async with self.runtime.transaction() as session:
@@ -334,14 +340,14 @@ class IdentityService:
     def _mail_verification(self, user: t.User, token: str) -> None:
         self.mailer.send_later(Mail(
             to=user.email, subject="Confirm your email for Postifys",
-            text=f"Hello {user.name},\n\nWelcome to Postifys. Confirm that this is your email address to start "
+            text=f"{greeting(user)}\n\nWelcome to Postifys. Confirm that this is your email address to start "
                  "connecting accounts and publishing. The link works once, for 24 hours.",
             link=f"{self.settings.public_url}/verify-email#token={token}", link_label="Confirm my email"))
 
     def _mail_password_changed(self, user: t.User) -> None:
         self.mailer.send_later(Mail(
             to=user.email, subject="Your Postifys password was changed",
-            text=f"Hello {user.name},\n\nThe password of your Postifys account was just changed, and every other "
+            text=f"{greeting(user)}\n\nThe password of your Postifys account was just changed, and every other "
                  "signed-in session was signed out. If this was not you, reset your password now.",
             link=f"{self.settings.public_url}/reset-password", link_label="Reset my password"))
 
@@ -349,6 +355,17 @@ class IdentityService:
                outcome: str) -> None:
         session.add(t.SignInAttempt(at=now, user_id=user.id if user else None, email_key=key, ip=client.ip,
                                     user_agent=client.user_agent, outcome=outcome))
+
+    async def _throttled(self, session: AsyncSession, user: t.User | None, key: str, client: ClientInfo,
+                         now: datetime) -> bool:
+        """Whether the address or the account has failed too often in the last hour to check a password again."""
+        if client.ip and await self._failures(session, t.SignInAttempt.ip == client.ip, now - HOUR) \
+                >= self.settings.failed_sign_ins_per_ip_per_hour:
+            return True
+        # A completed reset starts the count afresh: the lock never outlives the owner's proof.
+        since = max(now - HOUR, user.password_changed_at) if user else now - HOUR
+        return await self._failures(session, t.SignInAttempt.email_key == key, since) \
+            >= self.settings.failed_sign_ins_per_account_per_hour
 
     async def _failures(self, session: AsyncSession, condition: sa.ColumnElement[bool], since: datetime) -> int:
         return await session.scalar(

@@ -142,12 +142,17 @@ def build_routers(service: PrivacyService, http: Callable[[], httpx.AsyncClient]
 
     def verified(value: str) -> dict[str, Any]:
         """Facebook Login's app signs with the Meta app secret; the Instagram Login app with its own."""
+        now = service.now().timestamp()
+
+        def parsed(secret: str) -> dict[str, Any]:
+            return parse_signed_request(value, secret, now=now,
+                                        max_age_seconds=settings.meta_signed_request_max_age_seconds)
         try:
-            return parse_signed_request(value, settings.meta_app_secret.get_secret_value())
+            return parsed(settings.meta_app_secret.get_secret_value())
         except InvalidSignedRequest as exc:
             if exc.reason != "bad_signature":
                 raise
-            return parse_signed_request(value, settings.instagram_app_secret.get_secret_value())
+            return parsed(settings.instagram_app_secret.get_secret_value())
 
     @public.post("/meta/data-deletion", response_model=MetaDeletionOut)
     async def meta_data_deletion(request: Request) -> MetaDeletionOut | JSONResponse:
@@ -160,11 +165,12 @@ def build_routers(service: PrivacyService, http: Callable[[], httpx.AsyncClient]
 
     @public.post("/meta/deauthorize")
     async def meta_deauthorize(request: Request) -> Response:
-        """Meta's Deauthorize Callback: the person's Facebook and Instagram connections are revoked."""
+        """Meta's Deauthorize Callback: the person's Facebook and Instagram connections are revoked. The same signed
+        request again answers the same and changes nothing more."""
         payload = await signed_request_from(request)
         if isinstance(payload, JSONResponse):
             return payload
-        await service.meta_deauthorized(str(payload["user_id"]))
+        await service.meta_deauthorized(str(payload["user_id"]), payload["_raw"])
         return JSONResponse({})
 
     @public.get("/deletion/{code}", response_model=DeletionRequestOut)

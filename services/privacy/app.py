@@ -10,8 +10,10 @@ from services.privacy.api import build_routers
 from services.privacy.export import export_http_client
 from services.privacy.export_api import build_export_router
 from services.privacy.handlers import privacy_handlers
+from services.privacy.retention import retention_rules
 from services.privacy.service import PrivacyService
 from services.privacy.settings import PrivacySettings
+from shared.retention import keep_purging
 from shared.runtime import ServiceRuntime, create_service_app, repeat
 
 
@@ -24,6 +26,7 @@ def create_app(settings: PrivacySettings | None = None) -> FastAPI:
     runtime.on_shutdown(http.aclose)
     runtime.in_background(lambda: repeat(settings.erasure_check_seconds, service.resend_stalled,
                                          "Deletion check round failed"))
+    keep_purging(runtime, retention_rules(settings), settings.retention_interval_seconds)
 
     async def deletion_requests_for(user_id: uuid.UUID) -> list[dict[str, Any]]:
         return [{"id": str(r.id), "confirmation_code": r.confirmation_code, "scope": r.scope, "status": r.status,

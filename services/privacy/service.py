@@ -18,11 +18,12 @@ from typing import Any
 import sqlalchemy as sa
 import structlog
 from prometheus_client import Counter, Gauge
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.privacy.settings import PrivacySettings
-from services.privacy.tables import DataSubject, DeletionRequest, DeletionStep
+from services.privacy.tables import DataSubject, DeletionRequest, DeletionStep, MetaDeauthorization
 from shared.events import (
     ErasureAccountsResolved,
     ErasureCompleted,
@@ -72,7 +73,7 @@ class PrivacyService:
     async def request_from_meta(self, meta_user_id: str, signed_request: str) -> DeletionRequest:
         """Meta's data-deletion callback; the same signed request again (padded or not, or twice at once) gets the
         same request back."""
-        fingerprint = self.keyed_hash("signed_request", signed_request.replace("=", ""))
+        fingerprint = self._fingerprint(signed_request)
         query = sa.select(DeletionRequest).where(DeletionRequest.signed_request_hash == fingerprint)
         try:
             async with self.runtime.transaction() as session:
@@ -86,9 +87,23 @@ class PrivacyService:
             async with self.runtime.sessionmaker() as session:
                 return (await session.scalars(query)).one()
 
-    async def meta_deauthorized(self, meta_user_id: str) -> None:
+    async def meta_deauthorized(self, meta_user_id: str, signed_request: str) -> bool:
+        """Meta's deauthorize callback; the same signed request again (padded or not, or twice at once) sends no
+        second event, which would disconnect accounts reconnected in between. True the first time."""
         async with self.runtime.transaction() as session:
+            taken = await session.execute(
+                insert(MetaDeauthorization).values(signed_request_hash=self._fingerprint(signed_request),
+                                                   received_at=self.now())
+                .on_conflict_do_nothing().returning(MetaDeauthorization.signed_request_hash))
+            if taken.first() is None:
+                log.info("Deauthorize callback seen before; nothing more to do")
+                return False
             await self.runtime.outbox.add(session, MetaDeauthorized(meta_user_id=meta_user_id))
+        return True
+
+    def _fingerprint(self, signed_request: str) -> str:
+        # Padding is optional in both segments, so it does not make a request another one.
+        return self.keyed_hash("signed_request", signed_request.replace("=", ""))
 
     async def _open(self, session: AsyncSession, *, scope: ErasureScope, source: str, subject: str,
                     user_id: uuid.UUID | None = None, account_ids: list[uuid.UUID] | None = None,

@@ -13,6 +13,9 @@ Decisions:
   accepting other spellings would gain nothing.
 - `user_id` must be a non-empty string or an integer; it is returned as a string. Floats and booleans are refused.
 - The payload is only read after its signature has been verified.
+- Given `now`, `issued_at` must be an integer within `max_age_seconds` before it (an hour by default) and at most
+  `FUTURE_SKEW_SECONDS` after it; otherwise "stale". A captured signed request is worth nothing after that, which
+  also bounds how long a callback must remember the requests it has seen.
 """
 
 from __future__ import annotations
@@ -27,9 +30,12 @@ from typing import Any, Literal
 
 ALGORITHM = "HMAC-SHA256"
 DEFAULT_MAX_LENGTH = 4096
+DEFAULT_MAX_AGE_SECONDS = 3600
+# Meta's clock and ours may disagree a little.
+FUTURE_SKEW_SECONDS = 300
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]*={0,2}")
 
-Reason = Literal["too_long", "malformed", "bad_signature", "bad_algorithm", "bad_payload", "no_user_id"]
+Reason = Literal["too_long", "malformed", "bad_signature", "bad_algorithm", "bad_payload", "no_user_id", "stale"]
 
 
 class InvalidSignedRequest(ValueError):
@@ -40,8 +46,11 @@ class InvalidSignedRequest(ValueError):
         self.reason: Reason = reason
 
 
-def parse_signed_request(value: str, app_secret: str, *, max_length: int = DEFAULT_MAX_LENGTH) -> dict[str, Any]:
+def parse_signed_request(value: str, app_secret: str, *, now: float | None = None,
+                         max_age_seconds: float = DEFAULT_MAX_AGE_SECONDS,
+                         max_length: int = DEFAULT_MAX_LENGTH) -> dict[str, Any]:
     """The verified payload, with `user_id` as a non-empty string; `InvalidSignedRequest` for any bad `value`.
+    Callbacks pass `now` (Unix seconds), so that an old signed request is refused; without it, any age passes.
 
     An empty `app_secret` is a configuration error, not bad input: it raises a plain `ValueError`.
     """
@@ -59,6 +68,8 @@ def parse_signed_request(value: str, app_secret: str, *, max_length: int = DEFAU
     payload = _json_object(payload_bytes)
     if payload.get("algorithm") != ALGORITHM:
         raise InvalidSignedRequest("bad_algorithm")
+    if now is not None and not _recent(payload.get("issued_at"), now, max_age_seconds):
+        raise InvalidSignedRequest("stale")
     return {**payload, "user_id": _user_id(payload.get("user_id"))}
 
 
@@ -111,6 +122,12 @@ def _json_object(data: bytes) -> dict[str, Any]:
     if not isinstance(payload, dict):
         raise InvalidSignedRequest("bad_payload")
     return payload
+
+
+def _recent(issued_at: object, now: float, max_age_seconds: float) -> bool:
+    if isinstance(issued_at, bool) or not isinstance(issued_at, int):
+        return False
+    return now - max_age_seconds <= issued_at <= now + FUTURE_SKEW_SECONDS
 
 
 def _user_id(value: object) -> str:

@@ -68,3 +68,13 @@ class DeletionStep(Base):
     status: Mapped[str] = mapped_column(sa.Text)  # pending | done
     done_at: Mapped[datetime | None] = mapped_column(sa.TIMESTAMP(timezone=True))
     erased: Mapped[dict[str, int]] = mapped_column(JSONB, default=dict)
+
+
+class MetaDeauthorization(Base):
+    """Each Deauthorize callback taken, by its signed request's keyed hash, so that the same one again does nothing
+    more (it would disconnect accounts reconnected since). Kept only while Meta's signature on it is still good."""
+
+    __tablename__ = "meta_deauthorizations"
+
+    signed_request_hash: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(sa.TIMESTAMP(timezone=True), index=True)

@@ -24,10 +24,16 @@ log = structlog.get_logger()
 
 DELIVERIES = Counter("postifys_webhook_deliveries_total", "Webhook deliveries", ["provider", "outcome", "reason"])
 # The hot path: plain text, because the PostgreSQL dialect's insert() with ON CONFLICT is compiled on every call.
+# The key goes in first and the delivery only with it, in one statement: a key outlives its delivery (retention,
+# erasure), and content seen before is never stored or sent on again.
 STORE_ONCE = sa.text(
+    "WITH first AS (INSERT INTO webhooks.delivery_keys (provider, dedupe_key, first_seen_at) "
+    "VALUES (:provider, :dedupe_key, :received_at) ON CONFLICT DO NOTHING RETURNING provider, dedupe_key) "
     "INSERT INTO webhooks.deliveries (id, provider, dedupe_key, received_at, source_ip, headers, body, status, "
-    "reason, event_types, subjects) VALUES (:id, :provider, :dedupe_key, :received_at, :source_ip, :headers, "
-    ":body, :status, :reason, :event_types, :subjects) ON CONFLICT DO NOTHING RETURNING id",
+    "reason, event_types, subjects) SELECT CAST(:id AS uuid), first.provider, first.dedupe_key, "
+    "CAST(:received_at AS timestamptz), CAST(:source_ip AS inet), CAST(:headers AS jsonb), CAST(:body AS bytea), "
+    "CAST(:status AS text), CAST(:reason AS text), CAST(:event_types AS jsonb), CAST(:subjects AS text[]) "
+    "FROM first ON CONFLICT DO NOTHING RETURNING id",
 ).bindparams(*(sa.bindparam(column.name, type_=column.type) for column in Delivery.__table__.columns))
 KEPT_HEADERS = ("content-type", "user-agent", "x-hub-signature-256", "tiktok-signature")
 
@@ -61,12 +67,13 @@ class WebhookService:
         except Rejected as exc:
             events, problem = [], exc
         delivery_id = uuid.uuid4()
+        received_at = datetime.fromtimestamp(self.clock(), UTC)
         kept = {k: v[:512] for k, v in headers.items() if k in KEPT_HEADERS}
         async with self.runtime.transaction() as session:
             connection = await session.connection()
             stored = await connection.execute(STORE_ONCE, {
                 "id": delivery_id, "provider": provider, "dedupe_key": signatures.dedupe_key(provider, body),
-                "received_at": datetime.now(UTC), "source_ip": source_ip, "headers": kept, "body": body,
+                "received_at": received_at, "source_ip": source_ip, "headers": kept, "body": body,
                 "status": "rejected" if problem else "accepted", "reason": problem.reason if problem else None,
                 "event_types": [e.type for e in events], "subjects": signatures.subjects(events)})
             first_time = stored.first() is not None

@@ -39,3 +39,14 @@ class Delivery(Base):
     event_types: Mapped[list[str]] = mapped_column(JSONB)
     # The platform ids it is about (Page, Instagram account, Facebook user, TikTok open_id): what deletion matches.
     subjects: Mapped[list[str]] = mapped_column(ARRAY(sa.Text), server_default="{}")
+
+
+class DeliveryKey(Base):
+    """The dedupe key of every delivery taken, kept after its body is purged or erased (it is a hash of the
+    content, nothing readable): a platform's redelivery, or a replay of a captured one, finds it and is a duplicate."""
+
+    __tablename__ = "delivery_keys"
+
+    provider: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    first_seen_at: Mapped[datetime] = mapped_column(sa.TIMESTAMP(timezone=True), index=True)

@@ -7,6 +7,7 @@ import json
 import httpx
 import pytest
 
+from tests.e2e.test_limits_and_replays import gateway_metrics_url
 from tests.support import STRONG_PASSWORD, Stack, unique_email, wait_for
 
 PROCESSES = ("gateway", "identity", "connector", "publisher", "webhooks", "privacy")
@@ -20,7 +21,8 @@ async def test_every_process_serves_health_readiness_and_prometheus_metrics(name
         ready = await http.get("/readyz")
         assert ready.status_code == 200
         assert all(ready.json()["checks"].values())
-        metrics = await http.get("/metrics")
+        # The gateway serves its metrics only on its internal listener (test_limits_and_replays).
+        metrics = await http.get(gateway_metrics_url(stack) if name == "gateway" else "/metrics")
         assert metrics.status_code == 200
         assert metrics.headers["content-type"].startswith("text/plain")
         assert "# TYPE postifys_http_requests_total counter" in metrics.text

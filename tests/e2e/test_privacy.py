@@ -285,7 +285,8 @@ async def test_metas_data_deletion_callback_starts_deletion_for_that_person(post
 async def test_metas_deauthorize_callback_revokes_the_facebook_connections(poster: Member, stack: Stack,
                                                                            client: httpx.AsyncClient) -> None:
     meta_id = await facebook_user_id(stack, poster.user_id)
-    signed = make_signed_request({"algorithm": "HMAC-SHA256", "user_id": meta_id}, META_SECRET)
+    signed = make_signed_request({"algorithm": "HMAC-SHA256", "issued_at": int(time.time()), "user_id": meta_id},
+                                 META_SECRET)
     answer = await client.post("/privacy/meta/deauthorize", data={"signed_request": signed})
     assert answer.status_code == 200, answer.text
 

@@ -194,14 +194,22 @@ def delivery(received_at: datetime) -> Any:
                                     event_types=[])
 
 
+def delivery_key(first_seen_at: datetime) -> Any:
+    return webhooks_tables.DeliveryKey(provider="tiktok", dedupe_key=uuid.uuid4().hex, first_seen_at=first_seen_at)
+
+
 async def test_webhooks_purges_old_deliveries(scratch_database: str) -> None:
     settings = WebhooksSettings(database_url=scratch_database)
     bodies = timedelta(days=settings.retention_webhook_body_days)
+    keys = timedelta(days=settings.retention_webhook_dedupe_days)
     async with runtime_for(settings, webhooks_tables.Base.metadata) as runtime:
         await assert_purged_on_schedule(runtime, webhooks_rules(settings), kinds=[
             Kind("webhook_deliveries", webhooks_tables.Delivery,
                  due=[delivery(NOW - bodies - TICK) for _ in range(BATCH + 1)],
                  due_next_tick=[delivery(NOW - bodies)]),
+            # A delivery's key outlives its body (test_limits_and_replays).
+            Kind("webhook_dedupe_keys", webhooks_tables.DeliveryKey,
+                 due=[delivery_key(NOW - keys - TICK)], due_next_tick=[delivery_key(NOW - keys)]),
         ])
 
 
@@ -228,4 +236,5 @@ async def test_the_loop_counts_what_it_purged_in_the_metric_and_one_log_line(scr
 
     assert REGISTRY.get_sample_value("postifys_retention_purged_total", labels) == before + 2
     assert slept == [settings.retention_interval_seconds]
-    assert logs == [{"event": "Retention purge done", "log_level": "info", "webhook_deliveries_count": 2}]
+    assert logs == [{"event": "Retention purge done", "log_level": "info", "webhook_deliveries_count": 2,
+                     "webhook_dedupe_keys_count": 0}]
