@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
+import functools
 import os
 import random
 import secrets
@@ -10,21 +13,29 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable, Iterable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar, overload
 from urllib.parse import urlsplit, urlunsplit
 
 import aio_pika
 import asyncpg
 import httpx
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource
 
 from sandbox import base_urls, media_host_environment
 from shared.migrations import SCHEMA_SERVICES, upgrade
+from shared.settings import PostifysSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICE_MODULES = {name: f"services.{name}" for name in (*SCHEMA_SERVICES, "gateway")}
 SANDBOX = "sandbox"
+DEVMAIL = "devmail"
+MODULES = {**SERVICE_MODULES, SANDBOX: "sandbox", DEVMAIL: "deploy.devmail"}
 
 
 class InfrastructureDown(RuntimeError):
@@ -123,6 +134,7 @@ def isolated_environment(*, database_url: str, amqp_url: str, smtp_url: str, pre
         "POSTIFYS_ENV": "test",
         "POSTIFYS_LOG_FORMAT": "json",
         "POSTIFYS_PORT": str(gateway_port),
+        "POSTIFYS_METRICS_PORT": str(free_port()),
         "POSTIFYS_PUBLIC_URL": f"http://127.0.0.1:{gateway_port}",
         "POSTIFYS_DATABASE_URL": database_url,
         "POSTIFYS_AMQP_URL": amqp_url,
@@ -145,8 +157,63 @@ def resident_memory_kib(pid: int) -> int:
     return 0
 
 
+S = TypeVar("S", bound=BaseSettings)
+_given_env: ContextVar[Mapping[str, str]] = ContextVar("given_env")
+
+
+class _GivenEnv(EnvSettingsSource):
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return {(k if self.case_sensitive else k.lower()): v for k, v in _given_env.get().items()}
+
+
+class _ReadsGivenEnv(BaseSettings):
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource,
+                                   dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource,
+                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (_GivenEnv(settings_cls),)
+
+
+@functools.cache
+def _reading_given_env(cls: type[BaseSettings]) -> type[BaseSettings]:
+    return type(cls.__name__, (_ReadsGivenEnv, cls), {})
+
+
+@overload
+def settings_from(env: Mapping[str, str]) -> PostifysSettings: ...
+@overload
+def settings_from(env: Mapping[str, str], cls: type[S]) -> S: ...
+def settings_from(env: Mapping[str, str], cls: type[BaseSettings] = PostifysSettings) -> BaseSettings:
+    """The settings a process started with `env` reads, so that whoever starts the system and the services it
+    starts agree on every address (the defaults live in the settings, nowhere else)."""
+    token = _given_env.set(env)
+    try:
+        return _reading_given_env(cls)()
+    finally:
+        _given_env.reset(token)
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with(parent: int, prctl: Callable[..., int]) -> None:
+    """Runs in the child between fork and exec: the kernel kills it when the thread that forked it ends (so even
+    a SIGKILLed runner takes its services with it); if that parent is already gone, it must not start at all."""
+    if prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0 or os.getppid() != parent:
+        os._exit(1)
+
+
+def _connectable(host: str) -> str:
+    return "127.0.0.1" if host in ("", "0.0.0.0") else "::1" if host == "::" else host  # noqa: S104
+
+
 @dataclass
 class System:
+    """The processes of one system. Each runs in a process group of its own (a terminal's Ctrl-C reaches only
+    whoever started them, who decides how they stop) and dies with the thread that started it."""
+
     env: dict[str, str]
     log_dir: Path
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
@@ -157,20 +224,41 @@ class System:
 
     def start_one(self, name: str) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        log = (self.log_dir / f"{name}.log").open("ab")
-        self.processes[name] = subprocess.Popen(
-            [sys.executable, "-m", SERVICE_MODULES.get(name, name)], cwd=ROOT, env=self.env,
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        # The kernel ties the death signal to the thread that forks, not the process: only the main thread lives
+        # as long as the process does.
+        die_with_parent = None
+        if sys.platform == "linux" and threading.current_thread() is threading.main_thread():
+            die_with_parent = functools.partial(_die_with, os.getpid(), ctypes.CDLL(None, use_errno=True).prctl)
+        with self.log_path(name).open("ab") as log:
+            self.processes[name] = subprocess.Popen(
+                [sys.executable, "-m", MODULES.get(name, name)], cwd=ROOT, env=self.env,
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=die_with_parent)
+
+    def log_path(self, name: str) -> Path:
+        return self.log_dir / f"{name}.log"
 
     def url(self, name: str) -> str:
+        settings = settings_from(self.env)
         if name == "gateway":
-            return f"http://127.0.0.1:{self.env.get('POSTIFYS_PORT', '8000')}"
-        return self.env.get(f"POSTIFYS_{name.upper()}_URL", "")
+            return f"http://{_connectable(settings.host)}:{settings.port}"
+        if name == SANDBOX:
+            return settings.sandbox_url
+        if name == DEVMAIL:
+            return settings.devmail_url
+        if name not in SCHEMA_SERVICES:
+            raise KeyError(name)
+        return str(getattr(settings, f"{name}_url"))
 
     def start_all(self, *, with_sandbox: bool) -> tuple[str, ...]:
         names = (*((SANDBOX,) if with_sandbox else ()), *SERVICE_MODULES)
         self.start(names)
         return names
+
+    def is_ready(self, name: str, timeout: float = 2) -> bool:
+        try:
+            return httpx.get(f"{self.url(name)}/readyz", timeout=timeout).status_code == 200
+        except httpx.HTTPError:
+            return False
 
     def wait_ready(self, timeout: float = 60, names: tuple[str, ...] | None = None) -> None:
         deadline = time.monotonic() + timeout
@@ -179,31 +267,43 @@ class System:
             for name in list(pending):
                 process = self.processes[name]
                 if process.poll() is not None:
-                    raise RuntimeError(f"{name} exited with {process.returncode}; see {self.log_dir / name}.log")
-                try:
-                    if httpx.get(f"{self.url(name)}/readyz", timeout=2).status_code == 200:
-                        pending.discard(name)
-                except httpx.HTTPError:
-                    pass
+                    raise RuntimeError(f"{name} exited with {process.returncode}; see {self.log_path(name)}")
+                if self.is_ready(name):
+                    pending.discard(name)
             if pending and time.monotonic() > deadline:
                 raise TimeoutError(f"not ready in {timeout}s: {', '.join(sorted(pending))}; logs in {self.log_dir}")
             if pending:
                 time.sleep(0.2)
 
-    def stop_one(self, name: str, sig: int = signal.SIGTERM, timeout: float = 10) -> None:
-        process = self.processes.get(name)
-        if process is None or process.poll() is not None:
-            return
-        os.killpg(process.pid, sig)
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+    def send(self, sig: int, names: Iterable[str] | None = None) -> None:
+        """Sends `sig` to the process group of each running one; never waits, so a signal handler may call it."""
+        for name in list(self.processes) if names is None else names:
+            process = self.processes.get(name)
+            if process is not None and process.returncode is None:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(process.pid, sig)
 
-    def stop(self) -> None:
-        for name in reversed(list(self.processes)):
-            self.stop_one(name)
+    def stop_one(self, name: str, sig: int = signal.SIGTERM, timeout: float = 10) -> None:
+        self.stop((name,), sig=sig, timeout=timeout)
+
+    def stop(self, names: Iterable[str] | None = None, *, sig: int = signal.SIGTERM, timeout: float = 10) -> None:
+        """Signals them all at once, waits for them together until one deadline, then kills what is left."""
+        chosen = list(self.processes) if names is None else list(names)
+        self.send(sig, chosen)
+        deadline = time.monotonic() + timeout
+        while self.alive(chosen) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.send(signal.SIGKILL, chosen)
+        for name in chosen:
+            if (process := self.processes.get(name)) is not None:
+                process.wait()
+
+    def kill(self) -> None:
+        self.send(signal.SIGKILL)
+
+    def alive(self, names: Iterable[str] | None = None) -> list[str]:
+        return [name for name in (list(self.processes) if names is None else names)
+                if (process := self.processes.get(name)) is not None and process.poll() is None]
 
     def first_exited(self) -> str | None:
         return next((n for n, p in self.processes.items() if p.poll() is not None), None)
