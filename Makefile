@@ -4,7 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 READY := $(VENV)/.installed
 
-.PHONY: install run test lint bench dead-letters replay-dead-letters webhook-deliveries replay-webhook clean vault-key vault-rotate
+.PHONY: install run test lint bench dead-letters replay-dead-letters webhook-deliveries replay-webhook clean vault-key vault-rotate \
+	internal-keys
 
 $(READY): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "postifys: Python 3.11 or newer is needed (PYTHON=$(PYTHON))"; exit 1; }
@@ -53,3 +54,7 @@ vault-key: $(READY)
 
 vault-rotate: $(READY)
 	$(BIN)/python -m services.connector.rotate_keys
+
+# A deployment's internal keys (docker-compose.yml's header says where each goes).
+internal-keys: $(READY)
+	$(BIN)/python -m deploy.internal_keys

@@ -19,13 +19,13 @@ import httpx
 
 from bench.harness import run_and_report
 from deploy.system import ROOT, System, free_port
-from shared.internal import CLIENT_IP_HEADER, INTERNAL_SECRET_HEADER
-from shared.settings import PostifysSettings
+from services.webhooks.settings import WebhooksSettings
+from shared.internal import CLIENT_IP_HEADER, development_signer
 
 RATE = int(os.environ.get("BENCH_WEBHOOK_RATE", "100"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
 CONCURRENCY = 16
-SECRET = PostifysSettings().tiktok_client_secret.get_secret_value()
+SECRET = WebhooksSettings().tiktok_client_secret.get_secret_value()
 
 
 def signed(index: int) -> tuple[bytes, dict[str, str]]:
@@ -61,11 +61,12 @@ async def steady(url: str, offset: int) -> dict[str, float]:
     return summary(latencies, ok, time.monotonic() - begin)
 
 
-async def flat_out(url: str, offset: int, headers: dict[str, str] | None = None) -> dict[str, float]:
+async def flat_out(url: str, offset: int, headers: dict[str, str] | None = None,
+                   auth: httpx.Auth | None = None) -> dict[str, float]:
     latencies: list[float] = []
     ok, counter = 0, 0
     deadline = time.monotonic() + SECONDS
-    async with httpx.AsyncClient(timeout=30, headers=headers) as http:
+    async with httpx.AsyncClient(timeout=30, headers=headers, auth=auth) as http:
         async def worker() -> None:
             nonlocal ok, counter
             while time.monotonic() < deadline:
@@ -100,8 +101,9 @@ async def measure(system: System) -> dict[str, Any]:
                    "flat_out_bare": await flat_out(ceiling, 3 * 10**6),
                    # The webhooks service alone, as the gateway calls it: what the second hop costs.
                    "flat_out_service_direct": await flat_out(direct, 4 * 10**6, headers={
-                       INTERNAL_SECRET_HEADER: system.env["POSTIFYS_INTERNAL_SECRET"],
-                       CLIENT_IP_HEADER: "127.0.0.1"})}
+                       CLIENT_IP_HEADER: "127.0.0.1"}, auth=development_signer(
+                           system.env["POSTIFYS_INTERNAL_SECRET"], "gateway",
+                           {"webhooks": system.url("webhooks")}).auth())}
     finally:
         bare.terminate()
         bare.wait()

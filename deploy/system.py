@@ -28,6 +28,7 @@ import httpx
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource
 
 from sandbox import base_urls, media_host_environment
+from shared.internal import derived_environment
 from shared.migrations import SCHEMA_SERVICES, upgrade
 from shared.settings import PostifysSettings
 
@@ -150,6 +151,16 @@ def isolated_environment(*, database_url: str, amqp_url: str, smtp_url: str, pre
     }
 
 
+def process_environment(env: Mapping[str, str], name: str) -> dict[str, str]:
+    """One process's environment: a development root secret is replaced by that process's own internal key
+    (and the callers' public keys), so no process can sign as another."""
+    root = env.get("POSTIFYS_INTERNAL_SECRET")
+    if root is None or "POSTIFYS_INTERNAL_PUBLIC_KEYS" in env:
+        return dict(env)
+    own = {k: v for k, v in env.items() if k != "POSTIFYS_INTERNAL_SECRET"}
+    return {**own, **derived_environment(root, name)}
+
+
 def resident_memory_kib(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -231,7 +242,7 @@ class System:
             die_with_parent = functools.partial(_die_with, os.getpid(), ctypes.CDLL(None, use_errno=True).prctl)
         with self.log_path(name).open("ab") as log:
             self.processes[name] = subprocess.Popen(
-                [sys.executable, "-m", MODULES.get(name, name)], cwd=ROOT, env=self.env,
+                [sys.executable, "-m", MODULES.get(name, name)], cwd=ROOT, env=process_environment(self.env, name),
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=die_with_parent)
 
     def log_path(self, name: str) -> Path:

@@ -11,7 +11,6 @@ import sys
 
 import httpx
 
-from shared.internal import INTERNAL_SECRET_HEADER
 from shared.settings import PostifysSettings
 
 
@@ -26,8 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     replay.add_argument("delivery_id")
     args = parser.parse_args(argv)
     settings = PostifysSettings()
-    with httpx.Client(base_url=settings.webhooks_url, timeout=10,
-                      headers={INTERNAL_SECRET_HEADER: settings.internal_secret.get_secret_value()}) as http:
+    with httpx.Client(base_url=settings.webhooks_url, timeout=10, auth=settings.internal_signer().auth()) as http:
         if args.action == "list":
             params: dict[str, str | int] = {"limit": args.limit, **({"status": args.status} if args.status else {})}
             response = http.get("/internal/deliveries", params=params)

@@ -7,15 +7,14 @@ from urllib.parse import urlsplit
 import structlog
 import uvicorn
 
-from sandbox.app import create_app
+from sandbox.app import SandboxSettings, create_app
 from shared.logging import configure_logging
-from shared.settings import PostifysSettings
 
 log = structlog.get_logger()
 
 
 def main() -> None:
-    settings = PostifysSettings()
+    settings = SandboxSettings()
     configure_logging(service="sandbox", level=settings.log_level, json=settings.log_format == "json")
     if settings.is_production:
         raise SystemExit("sandbox: refusing to start with POSTIFYS_ENV=production; it hands out tokens to anyone")

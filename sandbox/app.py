@@ -26,14 +26,18 @@ from sandbox.fetch import MediaFetcher
 from sandbox.state import AppCredentials, SandboxState
 from sandbox.web import PlatformMiddleware
 from sandbox.webhook_delivery import WebhookSender
-from shared.settings import PostifysSettings
+from shared.settings import InstagramAppSecret, MetaAppSecret, PostifysSettings, TikTokClientSecret
 from shared.web import RequestContextMiddleware
 
 # TikTok upload chunks may reach 128 MB; the sandbox must accept what the platform accepts.
 MAX_BODY_BYTES = 256 * 1024 * 1024
 
 
-def credentials_from(settings: PostifysSettings) -> AppCredentials:
+class SandboxSettings(PostifysSettings, MetaAppSecret, InstagramAppSecret, TikTokClientSecret):
+    """The sandbox plays the platforms, so it knows each app's secret (the sandbox's own values by default)."""
+
+
+def credentials_from(settings: SandboxSettings) -> AppCredentials:
     return AppCredentials(
         meta_app_id=settings.meta_app_id,
         meta_app_secret=settings.meta_app_secret.get_secret_value(),
@@ -44,7 +48,7 @@ def credentials_from(settings: PostifysSettings) -> AppCredentials:
     )
 
 
-def create_app(settings: PostifysSettings) -> FastAPI:
+def create_app(settings: SandboxSettings) -> FastAPI:
     state = SandboxState(credentials_from(settings), public_url=settings.sandbox_url,
                          webhook_base_url=settings.public_url)
 

@@ -23,12 +23,14 @@ from shared.internal import (
     SESSION_HEADER,
     USER_HEADER,
     Caller,
-    secret_matches,
+    Verifier,
+    allowed_callers,
+    parse_public_keys,
 )
 from shared.logging import configure_logging
 from shared.migrations import current_revision, head_revision
 from shared.outbox import Inbox, Outbox
-from shared.settings import PostifysSettings, ServiceSettings
+from shared.settings import PostifysSettings, ServiceSettings, refuse_misconfigured
 from shared.web import MAX_BODY_BYTES, create_http_app
 
 log = structlog.get_logger()
@@ -37,7 +39,7 @@ log = structlog.get_logger()
 class ServiceRuntime:
     def __init__(self, settings: ServiceSettings, metadata: sa.MetaData,
                  handlers: dict[str, Handler] | None = None) -> None:
-        settings.check_production()
+        refuse_misconfigured(settings)
         self.settings = settings
         self.service = settings.service_name
         self.engine = make_engine(settings.service_database_url, service=self.service)
@@ -47,6 +49,7 @@ class ServiceRuntime:
         self.bus = Bus(url=settings.amqp_url, topology=Topology(settings.amqp_prefix, self.service),
                        handlers=handlers, sessionmaker=self.sessionmaker, inbox=self.inbox)
         self.head = head_revision(self.service)
+        self.verifier = Verifier(self.service, parse_public_keys(settings.caller_public_keys()))
         self._relay_wake = asyncio.Event()
         self._tasks: list[asyncio.Task[Any]] = []
         self._background: list[Callable[[], Coroutine[Any, Any, None]]] = []
@@ -102,8 +105,14 @@ class ServiceRuntime:
             await self.engine.dispose()
 
     def require_internal(self, request: Request) -> None:
-        if not secret_matches(request.headers.get(INTERNAL_SECRET_HEADER),
-                              self.settings.internal_secret.get_secret_value()):
+        """Every route of a service: a valid signature from a caller that this route names."""
+        query = request.scope.get("query_string", b"")
+        target = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1") + (
+            f"?{query.decode('latin-1')}" if query else "")
+        caller = self.verifier.caller(request.headers.get(INTERNAL_SECRET_HEADER), request.method, target,
+                                      request.headers)
+        route = request.scope.get("route")
+        if caller is None or route is None or caller not in allowed_callers(route.endpoint, route.path):
             raise Forbidden("Internal endpoint.", code="internal_only")
 
 
@@ -122,11 +131,15 @@ async def repeat(interval: float, work: Callable[[], Awaitable[Any]], failure: s
 
 def create_service_app(runtime: ServiceRuntime, *, routers: list[APIRouter] | tuple[APIRouter, ...] = (),
                        max_body: int = MAX_BODY_BYTES) -> FastAPI:
-    """A service's FastAPI app: health, metrics, the error shape, and its routers behind the internal secret."""
+    """A service's FastAPI app: health, metrics, the error shape, and its routers behind signed internal calls."""
     app = create_http_app(title=f"Postifys {runtime.service}", readiness=runtime.readiness, lifespan=runtime.lifespan,
                           max_body=max_body)
     for router in routers:
         app.include_router(router, dependencies=[Depends(runtime.require_internal)])
+    for route in app.routes:
+        path = str(getattr(route, "path", ""))
+        if path.startswith("/internal") and not allowed_callers(getattr(route, "endpoint", None), path):
+            raise RuntimeError(f"{runtime.service}: {path} names no caller (shared.internal.callers)")
     app.state.runtime = runtime
     return app
 

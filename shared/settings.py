@@ -1,8 +1,10 @@
-"""Configuration: every variable carries the POSTIFYS_ prefix; one class per service on this base."""
+"""Configuration: every variable carries the POSTIFYS_ prefix. The base holds what every process may know; each
+secret lives in a mixin that only the services using it include, so a process never even loads another's secret."""
 
 from __future__ import annotations
 
 import os
+import sys
 from functools import cached_property
 from typing import ClassVar, Literal
 from urllib.parse import urlsplit
@@ -10,8 +12,18 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.internal import (
+    CALLERS,
+    InvalidInternalKey,
+    Signer,
+    audiences,
+    derived_seed,
+    parse_public_keys,
+    parse_signing_key,
+    public_keys_text,
+)
+
 DEVELOPMENT_INTERNAL_SECRET = "development-internal-secret-not-for-production"  # noqa: S105 (refused in production)
-DEVELOPMENT_VAULT_KEYS = "dev1:cG9zdGlmeXMtZGV2ZWxvcG1lbnQtb25seS1rZXktMzI="
 SANDBOX_CREDENTIAL_PREFIX = "sandbox-"
 
 SERVICE_PORTS = {
@@ -27,8 +39,22 @@ class ProductionMisconfigured(RuntimeError):
     pass
 
 
-class PostifysSettings(BaseSettings):
+def _placeholder(value: str) -> bool:
+    """Empty, or a value Postifys ships: the sandbox's, or a development default."""
+    return not value.strip() or value.startswith(SANDBOX_CREDENTIAL_PREFIX) or "not-for-production" in value
+
+
+class _Checked(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="POSTIFYS_", extra="ignore")
+
+    def production_problems(self) -> list[str]:
+        """One sentence per refused setting, each naming its variable."""
+        return []
+
+
+class PostifysSettings(_Checked):
+    # The name this process signs its internal requests with: the command-line tools are the operator.
+    service_name: ClassVar[str] = "operator"
 
     env: Literal["development", "test", "production"] = "development"
     log_level: str = "INFO"
@@ -40,10 +66,13 @@ class PostifysSettings(BaseSettings):
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
     # Names every exchange and queue, so that several systems (or test runs) can share one broker.
     amqp_prefix: str = "postifys"
-    smtp_url: str | None = None
-    mail_from: str = "Postifys <no-reply@postifys.local>"
+
+    # Internal requests: each caller signs with its own Ed25519 key; every service knows the callers' public
+    # keys. Outside production, a missing key is derived from POSTIFYS_INTERNAL_SECRET (one variable runs a
+    # development system); in production both must be given and the root is not used.
     internal_secret: SecretStr = SecretStr(DEVELOPMENT_INTERNAL_SECRET)
-    vault_keys: SecretStr = SecretStr(DEVELOPMENT_VAULT_KEYS)
+    internal_signing_key: SecretStr | None = None
+    internal_public_keys: str | None = None
 
     identity_url: str = f"http://127.0.0.1:{SERVICE_PORTS['identity']}"
     connector_url: str = f"http://127.0.0.1:{SERVICE_PORTS['connector']}"
@@ -52,14 +81,11 @@ class PostifysSettings(BaseSettings):
     privacy_url: str = f"http://127.0.0.1:{SERVICE_PORTS['privacy']}"
     devmail_url: str = "http://127.0.0.1:8026"
 
+    # Public identifiers of the apps (they appear in every consent URL); the secrets are in the mixins below.
     meta_app_id: str = f"{SANDBOX_CREDENTIAL_PREFIX}meta-app"
-    meta_app_secret: SecretStr = SecretStr(f"{SANDBOX_CREDENTIAL_PREFIX}meta-secret")
-    meta_webhook_verify_token: SecretStr = SecretStr(f"{SANDBOX_CREDENTIAL_PREFIX}verify-token")
     meta_graph_version: str = "v25.0"
     instagram_app_id: str = f"{SANDBOX_CREDENTIAL_PREFIX}instagram-app"
-    instagram_app_secret: SecretStr = SecretStr(f"{SANDBOX_CREDENTIAL_PREFIX}instagram-secret")
     tiktok_client_key: str = f"{SANDBOX_CREDENTIAL_PREFIX}tiktok-client"
-    tiktok_client_secret: SecretStr = SecretStr(f"{SANDBOX_CREDENTIAL_PREFIX}tiktok-secret")
     facebook_www_url: str = "https://www.facebook.com"
     facebook_graph_url: str = "https://graph.facebook.com"
     instagram_www_url: str = "https://www.instagram.com"
@@ -100,24 +126,121 @@ class PostifysSettings(BaseSettings):
         # The __Host- prefix makes browsers insist on Secure, Path=/ and no Domain.
         return "__Host-postifys_session" if self.is_production else "postifys_session"
 
-    def check_production(self) -> None:
-        """Refuse to run in production with development defaults."""
-        if not self.is_production:
-            return
-        problems = []
+    @property
+    def instagram_login_configured(self) -> bool:
+        """Instagram Login is optional; outside production the sandbox's app always is."""
+        return not self.is_production or not _placeholder(self.instagram_app_id)
+
+    def service_urls(self) -> dict[str, str]:
+        return {name: str(getattr(self, f"{name}_url")) for name in SERVICE_PORTS}
+
+    def signing_seed(self) -> bytes:
+        """This process's internal signing key."""
+        if self.internal_signing_key is not None:
+            return parse_signing_key(self.internal_signing_key.get_secret_value())
+        return derived_seed(self.internal_secret.get_secret_value(), self.service_name)
+
+    def internal_signer(self) -> Signer:
+        """How this process signs what it asks the other services."""
+        return Signer(self.service_name, self.signing_seed(), audiences(self.service_urls()))
+
+    def caller_public_keys(self) -> str:
+        if self.internal_public_keys is not None:
+            return self.internal_public_keys
+        root = self.internal_secret.get_secret_value()
+        return public_keys_text({caller: derived_seed(root, caller) for caller in CALLERS})
+
+    def production_problems(self) -> list[str]:
+        problems = super().production_problems()
         if not self.public_url.startswith("https://"):
             problems.append("POSTIFYS_PUBLIC_URL must be https")
-        if self.internal_secret.get_secret_value() == DEVELOPMENT_INTERNAL_SECRET:
-            problems.append("POSTIFYS_INTERNAL_SECRET must be set")
-        if self.vault_keys.get_secret_value() == DEVELOPMENT_VAULT_KEYS:
-            problems.append("POSTIFYS_VAULT_KEYS must be set")
         if self.sandbox:
             problems.append("POSTIFYS_SANDBOX must be 0")
-        for name in ("meta_app_id", "instagram_app_id", "tiktok_client_key"):
-            if str(getattr(self, name)).startswith(SANDBOX_CREDENTIAL_PREFIX):
+        for name in ("meta_app_id", "tiktok_client_key"):
+            if _placeholder(str(getattr(self, name))):
                 problems.append(f"POSTIFYS_{name.upper()} must be a real credential")
+        problems.extend(self._internal_key_problems())
+        return problems
+
+    def _internal_key_problems(self) -> list[str]:
+        development = {derived_seed(DEVELOPMENT_INTERNAL_SECRET, caller) for caller in CALLERS}
+        problems = []
+        if self.service_name in CALLERS:
+            if self.internal_signing_key is None:
+                problems.append("POSTIFYS_INTERNAL_SIGNING_KEY must be set (32 random bytes, base64url; "
+                                "`python -m deploy.internal_keys` makes a set)")
+            else:
+                try:
+                    if self.signing_seed() in development:
+                        problems.append("POSTIFYS_INTERNAL_SIGNING_KEY is a development key")
+                except InvalidInternalKey:
+                    problems.append("POSTIFYS_INTERNAL_SIGNING_KEY must be 32 bytes, base64url")
+        if self.internal_public_keys is None:
+            problems.append("POSTIFYS_INTERNAL_PUBLIC_KEYS must be set")
+        else:
+            try:
+                parse_public_keys(self.internal_public_keys)
+            except InvalidInternalKey as exc:
+                problems.append(f"POSTIFYS_INTERNAL_PUBLIC_KEYS does not parse: {exc}")
+            if self.internal_public_keys == public_keys_text(
+                    {c: derived_seed(DEVELOPMENT_INTERNAL_SECRET, c) for c in CALLERS}):
+                problems.append("POSTIFYS_INTERNAL_PUBLIC_KEYS are the development keys")
+        return problems
+
+    def check_production(self) -> None:
+        """Refuse to run in production with development defaults, empty secrets or the sandbox's."""
+        if not self.is_production:
+            return
+        problems = self.production_problems()
         if problems:
             raise ProductionMisconfigured("; ".join(problems))
+
+
+def _secret_problem(variable: str, secret: SecretStr) -> list[str]:
+    return [f"{variable} must be a real secret, not empty or a default"] if _placeholder(
+        secret.get_secret_value()) else []
+
+
+class MetaAppSecret(_Checked):
+    """For the services that verify Meta's signatures or call the Graph API as the app."""
+
+    meta_app_secret: SecretStr = SecretStr(f"{SANDBOX_CREDENTIAL_PREFIX}meta-secret")
+
+    def production_problems(self) -> list[str]:
+        return [*super().production_problems(), *_secret_problem("POSTIFYS_META_APP_SECRET", self.meta_app_secret)]
+
+
+class InstagramAppSecret(_Checked):
+    # Empty when Instagram Login is not used: then it is never tried.
+    instagram_app_secret: SecretStr = SecretStr(f"{SANDBOX_CREDENTIAL_PREFIX}instagram-secret")
+
+    def production_problems(self) -> list[str]:
+        problems = super().production_problems()
+        if getattr(self, "instagram_login_configured", False):
+            problems.extend(_secret_problem("POSTIFYS_INSTAGRAM_APP_SECRET", self.instagram_app_secret))
+        return problems
+
+    @property
+    def instagram_secret_in_use(self) -> str | None:
+        """The Instagram app's secret when Instagram Login is configured and it has one."""
+        value = self.instagram_app_secret.get_secret_value()
+        return value if value and getattr(self, "instagram_login_configured", False) else None
+
+
+class TikTokClientSecret(_Checked):
+    tiktok_client_secret: SecretStr = SecretStr(f"{SANDBOX_CREDENTIAL_PREFIX}tiktok-secret")
+
+    def production_problems(self) -> list[str]:
+        return [*super().production_problems(),
+                *_secret_problem("POSTIFYS_TIKTOK_CLIENT_SECRET", self.tiktok_client_secret)]
+
+
+class MetaWebhookVerifyToken(_Checked):
+    meta_webhook_verify_token: SecretStr = SecretStr(f"{SANDBOX_CREDENTIAL_PREFIX}verify-token")
+
+    def production_problems(self) -> list[str]:
+        return [*super().production_problems(),
+                *_secret_problem("POSTIFYS_META_WEBHOOK_VERIFY_TOKEN", self.meta_webhook_verify_token)]
 
 
 class ServiceSettings(PostifysSettings):
@@ -134,3 +257,12 @@ class ServiceSettings(PostifysSettings):
     @property
     def service_database_url(self) -> str:
         return os.environ.get(f"POSTIFYS_{self.service_name.upper()}_DATABASE_URL", self.database_url)
+
+
+def refuse_misconfigured(settings: PostifysSettings) -> None:
+    """At a process's start: a production misconfiguration is one line naming the settings, and exit status 2."""
+    try:
+        settings.check_production()
+    except ProductionMisconfigured as exc:
+        sys.stderr.write(f"postifys {settings.service_name}: refusing to start in production: {exc}\n")
+        raise SystemExit(2) from None

@@ -19,6 +19,8 @@ import sqlalchemy as sa
 
 from deploy.devmail import Mailbox, ReceivedMail
 from deploy.system import System
+from shared.internal import development_signer
+from shared.migrations import SCHEMA_SERVICES
 from shared.runtime import ServiceRuntime
 from shared.settings import ServiceSettings
 
@@ -148,9 +150,16 @@ async def sandbox(stack: Stack, method: str, path: str, **kwargs: Any) -> Any:
         return response.json() if response.content else None
 
 
-async def internal(stack: Stack, service: str, path: str, json: dict[str, Any]) -> httpx.Response:
-    async with httpx.AsyncClient(base_url=stack.service_url(service)) as http:
-        return await http.post(path, json=json, headers={"x-postifys-internal": stack.env["POSTIFYS_INTERNAL_SECRET"]})
+def signed_as(stack: Stack, caller: str) -> httpx.Auth:
+    """Signs requests to the stack's services as `caller` would, with the key the stack derived for it."""
+    return development_signer(stack.env["POSTIFYS_INTERNAL_SECRET"], caller,
+                              {name: stack.service_url(name) for name in SCHEMA_SERVICES}).auth()
+
+
+async def internal(stack: Stack, service: str, path: str, json: dict[str, Any], *,
+                   caller: str = "publisher") -> httpx.Response:
+    async with httpx.AsyncClient(base_url=stack.service_url(service), auth=signed_as(stack, caller)) as http:
+        return await http.post(path, json=json)
 
 
 @contextlib.asynccontextmanager

@@ -16,7 +16,7 @@ from services.connector.export import ConnectorExport, export_user
 from services.connector.service import ConnectorService
 from services.connector.tables import Account, Connection
 from shared.errors import ERROR_RESPONSES, NotFound
-from shared.internal import Caller
+from shared.internal import Caller, callers
 from shared.runtime import require_caller, require_verified_caller
 from shared.validation import StrictModel, Text
 
@@ -138,10 +138,13 @@ def build_routers(service: ConnectorService) -> tuple[APIRouter, APIRouter]:
         return Response(status_code=204)
 
     @api.get("/accounts/{account_id}/publishing-options", response_model=PublishingOptions, tags=["accounts"])
+    @callers("gateway", "publisher")
     async def publishing_options(account_id: uuid.UUID, caller: CallerDep) -> PublishingOptions:
         return PublishingOptions(**await service.publishing_options(caller.user_id, account_id))
 
     @internal.post("/accounts/{account_id}/access-token", response_model=TokenOut)
+
+    @callers("publisher")
     async def access_token(account_id: uuid.UUID, body: CallerIn) -> TokenOut:
         issued = await service.access_token(body.user_id, account_id)
         account = issued.account
@@ -149,16 +152,22 @@ def build_routers(service: ConnectorService) -> tuple[APIRouter, APIRouter]:
                         kind=account.kind, external_id=account.external_id, via_page_id=account.via_page_id)
 
     @internal.post("/accounts/{account_id}/describe", response_model=AccountDetail)
+
+    @callers("publisher")
     async def describe_account(account_id: uuid.UUID, body: CallerIn) -> AccountDetail:
         async with service.runtime.sessionmaker() as session:
             return describe(*await service.own_account(session, body.user_id, account_id))
 
     @internal.post("/accounts/{account_id}/token-rejected", response_model=AccountStatusOut)
+
+    @callers("publisher")
     async def token_rejected(account_id: uuid.UUID, body: TokenRejectedIn) -> AccountStatusOut:
         account, token = await service.token_rejected(body.user_id, account_id, body.rejected)
         return AccountStatusOut(id=account.id, status=account.status, access_token=token)
 
     @internal.get("/users/{user_id}/export", response_model=ConnectorExport)
+
+    @callers("privacy")
     async def export(user_id: uuid.UUID) -> ConnectorExport:
         return await export_user(service.runtime.sessionmaker, user_id)
 

@@ -11,8 +11,8 @@ from urllib.parse import urlencode
 
 import httpx
 
+from services.connector.settings import ConnectorSettings
 from shared import platform_http
-from shared.settings import PostifysSettings
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class MetaGraph:
 
     platform = "facebook"
 
-    def __init__(self, http: httpx.AsyncClient, settings: PostifysSettings) -> None:
+    def __init__(self, http: httpx.AsyncClient, settings: ConnectorSettings) -> None:
         self.http = http
         self.www = settings.facebook_www_url
         self.graph = f"{settings.facebook_graph_url}/{settings.meta_graph_version}"
@@ -121,7 +121,7 @@ class InstagramLogin:
 
     platform = "instagram"
 
-    def __init__(self, http: httpx.AsyncClient, settings: PostifysSettings) -> None:
+    def __init__(self, http: httpx.AsyncClient, settings: ConnectorSettings) -> None:
         self.http = http
         self.www = settings.instagram_www_url
         self.api = settings.instagram_api_url
@@ -179,7 +179,7 @@ class TikTok:
 
     platform = "tiktok"
 
-    def __init__(self, http: httpx.AsyncClient, settings: PostifysSettings) -> None:
+    def __init__(self, http: httpx.AsyncClient, settings: ConnectorSettings) -> None:
         self.http = http
         self.www = settings.tiktok_www_url
         self.api = settings.tiktok_api_url

@@ -34,11 +34,11 @@ from shared.internal import (
     CLIENT_IP_HEADER,
     EMAIL_VERIFIED_HEADER,
     GATEWAY_ONLY_HEADERS,
-    INTERNAL_SECRET_HEADER,
     REQUEST_ID_HEADER,
     SESSION_HEADER,
     USER_HEADER,
 )
+from shared.settings import refuse_misconfigured
 from shared.web import create_http_app
 
 log = structlog.get_logger()
@@ -57,8 +57,8 @@ PAGES = {"/": "index.html", "/verify-email": "verify-email.html", "/reset-passwo
 
 def create_app(given: GatewaySettings | None = None) -> FastAPI:
     settings = given or GatewaySettings()
-    settings.check_production()
-    secret = settings.internal_secret.get_secret_value()
+    refuse_misconfigured(settings)
+    signer = settings.internal_signer()
     limits = PathLimits(
         people=RateLimiter(per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst),
         platforms=RateLimiter(per_minute=settings.webhook_rate_limit_per_minute,
@@ -71,7 +71,7 @@ def create_app(given: GatewaySettings | None = None) -> FastAPI:
         async with httpx.AsyncClient(
             timeout=httpx.Timeout(settings.upstream_timeout_seconds, connect=3),
             limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
-            headers={INTERNAL_SECRET_HEADER: secret}, follow_redirects=False,
+            auth=signer.auth(), follow_redirects=False,
         ) as client, metrics_listener(settings.metrics_host, settings.metrics_listen_port):
             state["client"] = client
             yield
@@ -227,7 +227,7 @@ def create_app(given: GatewaySettings | None = None) -> FastAPI:
             return JSONResponse(error_body("not_found", "Not found."), status_code=404)
         return FileResponse(STATIC / name)
 
-    if settings.env == "development":
+    if settings.serves_dev_mailbox:
         @app.get("/dev/mailbox", include_in_schema=False)
         async def dev_mailbox() -> Response:
             try:

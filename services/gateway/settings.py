@@ -25,3 +25,11 @@ class GatewaySettings(PostifysSettings):
     @property
     def metrics_listen_port(self) -> int:
         return self.metrics_port or self.port + 1000
+
+    # Set by `make run` alone, when it started the development mailbox itself (no POSTIFYS_SMTP_URL).
+    devmail: bool = False
+
+    @property
+    def serves_dev_mailbox(self) -> bool:
+        """Anyone who can read the mailbox can read every reset link: only on one developer's own machine."""
+        return self.env == "development" and self.devmail and self.host in ("127.0.0.1", "::1", "localhost")

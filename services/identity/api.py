@@ -13,7 +13,7 @@ from services.identity.export import IdentityExport, export_user
 from services.identity.passwords import MAX_LENGTH, MIN_LENGTH
 from services.identity.service import ClientInfo, IdentityService
 from shared.errors import ERROR_RESPONSES, Unauthorized
-from shared.internal import CLIENT_IP_HEADER, Caller
+from shared.internal import CLIENT_IP_HEADER, Caller, callers
 from shared.runtime import require_caller
 from shared.validation import StrictModel
 
@@ -190,6 +190,8 @@ def build_routers(service: IdentityService) -> tuple[APIRouter, APIRouter]:
         return Response(status_code=204)
 
     @internal.post("/sessions/resolve", response_model=ResolveOut)
+
+    @callers("gateway")
     async def resolve(body: ResolveIn) -> ResolveOut:
         resolved = await service.resolve(body.token)
         if resolved is None:
@@ -198,12 +200,16 @@ def build_routers(service: IdentityService) -> tuple[APIRouter, APIRouter]:
                           email_verified=resolved.email_verified)
 
     @internal.post("/users/{user_id}/confirm-password", status_code=204)
+
+    @callers("privacy")
     async def confirm_password(user_id: uuid.UUID, body: PasswordConfirmIn, client: ClientDep) -> Response:
         await service.confirm_password(user_id=user_id, password=body.password, client=client,
                                        end_sessions=body.end_sessions)
         return Response(status_code=204)
 
     @internal.get("/users/{user_id}/export", response_model=IdentityExport)
+
+    @callers("privacy")
     async def export(user_id: uuid.UUID) -> IdentityExport:
         return await export_user(service.runtime.sessionmaker, user_id)
 

@@ -18,7 +18,7 @@ from services.privacy.service import PrivacyService
 from services.privacy.signed_request import InvalidSignedRequest, parse_signed_request
 from services.privacy.tables import DeletionRequest, DeletionStep
 from shared.errors import ERROR_RESPONSES, BadRequest, NotFound, PostifysError, error_body
-from shared.internal import CLIENT_IP_HEADER, INTERNAL_SECRET_HEADER, REQUEST_ID_HEADER, Caller
+from shared.internal import CLIENT_IP_HEADER, REQUEST_ID_HEADER, Caller
 from shared.runtime import require_caller
 from shared.validation import StrictModel
 
@@ -85,8 +85,7 @@ def build_routers(service: PrivacyService, http: Callable[[], httpx.AsyncClient]
 
     async def confirm_password_and_sign_out(caller: Caller, password: str, request: Request) -> None:
         """Deleting an account ends its sessions at once, before the saga even starts."""
-        headers = {INTERNAL_SECRET_HEADER: settings.internal_secret.get_secret_value(),
-                   REQUEST_ID_HEADER: getattr(request.state, "request_id", "") or "",
+        headers = {REQUEST_ID_HEADER: getattr(request.state, "request_id", "") or "",
                    CLIENT_IP_HEADER: request.headers.get(CLIENT_IP_HEADER, ""),
                    "user-agent": request.headers.get("user-agent", "")}
         try:
@@ -150,9 +149,10 @@ def build_routers(service: PrivacyService, http: Callable[[], httpx.AsyncClient]
         try:
             return parsed(settings.meta_app_secret.get_secret_value())
         except InvalidSignedRequest as exc:
-            if exc.reason != "bad_signature":
+            instagram_secret = settings.instagram_secret_in_use
+            if exc.reason != "bad_signature" or instagram_secret is None:
                 raise
-            return parsed(settings.instagram_app_secret.get_secret_value())
+            return parsed(instagram_secret)
 
     @public.post("/meta/data-deletion", response_model=MetaDeletionOut)
     async def meta_data_deletion(request: Request) -> MetaDeletionOut | JSONResponse:

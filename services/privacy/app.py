@@ -22,7 +22,7 @@ def create_app(settings: PrivacySettings | None = None) -> FastAPI:
     runtime = ServiceRuntime(settings, tables.Base.metadata)
     service = PrivacyService(runtime, settings)
     runtime.bus.handlers = privacy_handlers(service)
-    http = export_http_client()
+    http = export_http_client(settings.internal_signer().auth())
     runtime.on_shutdown(http.aclose)
     runtime.in_background(lambda: repeat(settings.erasure_check_seconds, service.resend_stalled,
                                          "Deletion check round failed"))

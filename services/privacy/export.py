@@ -14,7 +14,7 @@ import httpx
 import structlog
 
 from shared.errors import PostifysError
-from shared.internal import INTERNAL_SECRET_HEADER, REQUEST_ID_HEADER
+from shared.internal import REQUEST_ID_HEADER
 from shared.settings import PostifysSettings
 
 log = structlog.get_logger()
@@ -36,18 +36,16 @@ class ExportUnavailable(PostifysError):
     message = "Your data cannot be gathered right now. Try again shortly."
 
 
-def export_http_client() -> httpx.AsyncClient:
-    """The one pooled client the privacy service asks the other services with."""
-    return httpx.AsyncClient(timeout=PART_TIMEOUT, follow_redirects=False,
+def export_http_client(auth: httpx.Auth) -> httpx.AsyncClient:
+    """The one pooled client the privacy service asks the other services with, signing as privacy."""
+    return httpx.AsyncClient(timeout=PART_TIMEOUT, follow_redirects=False, auth=auth,
                              limits=httpx.Limits(max_connections=50, max_keepalive_connections=10))
 
 
 async def gather_export(http: httpx.AsyncClient, settings: PostifysSettings, user_id: uuid.UUID, *,
                         request_id: str | None = None) -> dict[str, Any]:
     """The export without the privacy service's own data: "deletion_requests" is left empty for the caller."""
-    headers = {INTERNAL_SECRET_HEADER: settings.internal_secret.get_secret_value()}
-    if request_id:
-        headers[REQUEST_ID_HEADER] = request_id
+    headers = {REQUEST_ID_HEADER: request_id} if request_id else {}
     parts = await asyncio.gather(*(
         fetch_part(http, service, f"{service_url(settings, service)}/internal/users/{user_id}/export", headers)
         for service in PARTS))

@@ -56,7 +56,7 @@ class PrivacyService:
         self.runtime = runtime
         self.settings = settings
         self.now = clock
-        self._hash_key = hmac.new(settings.internal_secret.get_secret_value().encode(), b"privacy-subject",
+        self._hash_key = hmac.new(settings.signing_seed(), b"privacy-subject",
                                   hashlib.sha256).digest()
 
     def keyed_hash(self, kind: str, value: str) -> str:

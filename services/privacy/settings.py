@@ -4,10 +4,10 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from shared.settings import ServiceSettings
+from shared.settings import InstagramAppSecret, MetaAppSecret, ServiceSettings
 
 
-class PrivacySettings(ServiceSettings):
+class PrivacySettings(ServiceSettings, MetaAppSecret, InstagramAppSecret):
     service_name: ClassVar[str] = "privacy"
     # A phase not answered within this long is sent again (the services erase idempotently).
     erasure_retry_seconds: float = 600

@@ -21,7 +21,7 @@ def create_app(settings: PublisherSettings | None = None) -> FastAPI:
     http = httpx.AsyncClient(timeout=httpx.Timeout(settings.platform_timeout_seconds, connect=5),
                              limits=httpx.Limits(max_connections=200, max_keepalive_connections=50))
     runtime = ServiceRuntime(settings, tables.Base.metadata)
-    connector = ConnectorClient(http, settings.connector_url, settings.internal_secret.get_secret_value())
+    connector = ConnectorClient(http, settings.connector_url, settings.internal_signer().auth())
     worker = Worker(runtime, settings, connector, http)
     # Handlers and the API wake the worker, so nothing waits for its next poll.
     runtime.bus.handlers = event_handlers(runtime, worker.wake.set)

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from shared.errors import PostifysError
-from shared.internal import INTERNAL_SECRET_HEADER, REQUEST_ID_HEADER, USER_HEADER
+from shared.internal import REQUEST_ID_HEADER, USER_HEADER
 from shared.token_fingerprint import token_fingerprint
 
 
@@ -28,17 +28,18 @@ class AccountUnusable(Exception):
 
 
 class ConnectorClient:
-    def __init__(self, http: httpx.AsyncClient, base_url: str, secret: str) -> None:
+    def __init__(self, http: httpx.AsyncClient, base_url: str, auth: httpx.Auth) -> None:
         self.http = http
         self.base_url = base_url
-        self.headers = {INTERNAL_SECRET_HEADER: secret}
+        # Per request, not on the client: the same pooled client talks to the platforms.
+        self.auth = auth
 
     async def _post(self, path: str, user_id: uuid.UUID, request_id: str | None = None,
                     extra: dict[str, str] | None = None) -> dict[str, Any]:
-        headers = {**self.headers, **({REQUEST_ID_HEADER: request_id} if request_id else {})}
+        headers = {REQUEST_ID_HEADER: request_id} if request_id else {}
         try:
             response = await self.http.post(f"{self.base_url}{path}", json={"user_id": str(user_id), **(extra or {})},
-                                            headers=headers)
+                                            headers=headers, auth=self.auth)
         except httpx.HTTPError:
             raise ConnectorUnavailable() from None
         return self._read(response)
@@ -80,7 +81,7 @@ class ConnectorClient:
     async def publishing_options(self, user_id: uuid.UUID, account_id: uuid.UUID) -> dict[str, Any]:
         try:
             response = await self.http.get(f"{self.base_url}/api/v1/accounts/{account_id}/publishing-options",
-                                           headers={**self.headers, USER_HEADER: str(user_id)})
+                                           headers={USER_HEADER: str(user_id)}, auth=self.auth)
         except httpx.HTTPError:
             raise ConnectorUnavailable() from None
         return self._read(response)

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.publisher.api import PostOut, render
 from services.publisher.tables import Post, Target, TargetEvent
+from shared.internal import callers
 
 # Every query of an export sees the same moment, so a row added meanwhile never lacks its parent.
 ONE_SNAPSHOT = {"isolation_level": "REPEATABLE READ"}
@@ -47,6 +48,8 @@ def build_export_router(sessionmaker: async_sessionmaker[AsyncSession]) -> APIRo
     internal = APIRouter(prefix="/internal", include_in_schema=False)
 
     @internal.get("/users/{user_id}/export", response_model=PublisherExport)
+
+    @callers("privacy")
     async def export(user_id: uuid.UUID) -> PublisherExport:
         return await export_user(sessionmaker, user_id)
 

@@ -325,10 +325,13 @@ class Worker:
                 status = await self.connector.token_rejected(target.user_id, target.account_id)
             except (AccountUnusable, ConnectorUnavailable):
                 status = "unknown"
-            if status != "reauth_required":
+            if status != "reauth_required" and target.attempts + 1 < rules.MAX_TRANSIENT_ATTEMPTS:
                 # The connector finds the authorization still good: a passing refusal, try again later.
                 return pipeline.Wait(rules.backoff(target.attempts + 1).total_seconds(), rules.QUEUED,
                                      f"temporary: the platform refused the token once ({exc.message})")
+            if status != "reauth_required":
+                return pipeline.Failed("platform_refused_token", "The platform kept refusing the account's token "
+                                       f"although it is valid here: {exc.message}")
             await self.pause(target.account_id)
             return pipeline.Failed("reconnect_required", RECONNECT)
         if verdict == rules.RATE_LIMITED:

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from services.webhooks.service import WebhookService
 from services.webhooks.signatures import Rejected
 from shared.errors import ERROR_RESPONSES, BadRequest, Forbidden, NotFound, error_body
-from shared.internal import CLIENT_IP_HEADER
+from shared.internal import CLIENT_IP_HEADER, callers
 
 
 class DeliveryOut(BaseModel):
@@ -77,6 +77,8 @@ def build_routers(service: WebhookService) -> tuple[APIRouter, APIRouter]:
         return await take("tiktok", request)
 
     @internal.get("/deliveries", response_model=list[DeliveryOut])
+
+    @callers("operator")
     async def deliveries(status: Annotated[str | None, Query(max_length=16)] = None,
                          limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[DeliveryOut]:
         return [DeliveryOut(id=d.id, provider=d.provider, received_at=d.received_at,
@@ -84,11 +86,15 @@ def build_routers(service: WebhookService) -> tuple[APIRouter, APIRouter]:
                             event_types=d.event_types) for d in await service.recent(status, limit)]
 
     @internal.get("/deliveries/about")
+
+    @callers("privacy")
     async def about(subject: Annotated[list[str], Query(max_length=500)]) -> dict[str, Any]:
         """A person's platform events, for their data export: what was stored about their accounts."""
         return {"platform_events": await service.about(subject)}
 
     @internal.post("/deliveries/{delivery_id}/replay", response_model=Replayed)
+
+    @callers("operator")
     async def replay(delivery_id: uuid.UUID) -> Replayed:
         events = await service.replay(delivery_id)
         if not events:

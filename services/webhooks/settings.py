@@ -4,10 +4,10 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from shared.settings import ServiceSettings
+from shared.settings import MetaAppSecret, MetaWebhookVerifyToken, ServiceSettings, TikTokClientSecret
 
 
-class WebhooksSettings(ServiceSettings):
+class WebhooksSettings(ServiceSettings, MetaAppSecret, TikTokClientSecret, MetaWebhookVerifyToken):
     service_name: ClassVar[str] = "webhooks"
 
     tiktok_signature_tolerance_seconds: int = 300

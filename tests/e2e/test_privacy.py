@@ -14,13 +14,13 @@ import asyncpg
 import httpx
 import pytest
 
+from services.privacy.settings import PrivacySettings
 from services.privacy.signed_request import make_signed_request
-from shared.settings import PostifysSettings
 from tests.conftest import started_stack
 from tests.e2e.publishing_support import Member, create, image, publishes, settled, video
 from tests.support import STRONG_PASSWORD, Stack, connect, items, sandbox, sign_in, sign_up, wait_for
 
-META_SECRET = PostifysSettings().meta_app_secret.get_secret_value()
+META_SECRET = PrivacySettings().meta_app_secret.get_secret_value()
 SEEDED_EXTERNAL_IDS = ("1029", "1030", "178414", "1020", "-000abc")
 
 

@@ -13,11 +13,11 @@ import time
 import asyncpg
 import httpx
 
-from shared.settings import PostifysSettings
+from services.webhooks.settings import WebhooksSettings
 from tests.e2e.test_messaging import rabbitmqctl
 from tests.support import Stack, wait_for
 
-DEFAULTS = PostifysSettings()
+DEFAULTS = WebhooksSettings()
 META_SECRET = DEFAULTS.meta_app_secret.get_secret_value()
 TIKTOK_SECRET = DEFAULTS.tiktok_client_secret.get_secret_value()
 

@@ -8,10 +8,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from shared.settings import PostifysSettings
+from sandbox.app import SandboxSettings
 
 # The sandbox process runs without POSTIFYS_* credentials, so it accepts the settings' defaults.
-DEFAULTS = PostifysSettings.model_construct()
+DEFAULTS = SandboxSettings.model_construct()
 META_APP_ID = DEFAULTS.meta_app_id
 META_APP_SECRET = DEFAULTS.meta_app_secret.get_secret_value()
 INSTAGRAM_APP_ID = DEFAULTS.instagram_app_id
