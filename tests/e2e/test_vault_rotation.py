@@ -13,8 +13,8 @@ import asyncpg
 import httpx
 
 from deploy.system import ROOT
+from services.connector.settings import DEVELOPMENT_VAULT_KEYS
 from services.connector.vault import Sealed, Vault, new_key_spec
-from shared.settings import DEVELOPMENT_VAULT_KEYS
 from tests.support import Stack, connect, internal, sandbox, sign_in, sign_up
 
 SYNTHETIC_RECORDS = 3000
