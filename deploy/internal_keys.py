@@ -14,6 +14,8 @@ def main() -> int:
     for caller, seed in seeds.items():
         print(f"POSTIFYS_{caller.upper()}_INTERNAL_KEY={encode_seed(seed)}")
     print(f"POSTIFYS_INTERNAL_PUBLIC_KEYS={public_keys_text(seeds)}")
+    # Not an internal key, but made the same way and needed once per deployment: privacy's keyed hashes.
+    print(f"POSTIFYS_PRIVACY_HASH_KEY={encode_seed(os.urandom(32))}")
     print("# Give each process its own key as POSTIFYS_INTERNAL_SIGNING_KEY (docker-compose.yml does); the operator's "
           "is for `make webhook-deliveries` and `make replay-webhook`.", file=sys.stderr)
     return 0

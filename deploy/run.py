@@ -4,8 +4,8 @@ mailbox, keeps them running (one that dies is started again, with back-off), and
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
-import secrets
 import signal
 import sys
 import time
@@ -24,6 +24,7 @@ from deploy.system import (
     InfrastructureDown,
     System,
     check_rabbitmq,
+    development_root,
     prepare_database,
     settings_from,
 )
@@ -168,7 +169,9 @@ class Output:
 
     def __call__(self, line: str) -> None:
         stamped = f"{datetime.now():%H:%M:%S} postifys: {line}"
-        print(stamped, flush=True)
+        # A closed terminal (SIGHUP) must not stop the runner from stopping its services: the log still has it.
+        with contextlib.suppress(OSError):
+            print(stamped, flush=True)
         with self.log.open("a") as log:
             log.write(stamped + "\n")
 
@@ -194,7 +197,7 @@ def main() -> int:
         return 130
     env = dict(os.environ)
     if "POSTIFYS_INTERNAL_SECRET" not in env and not settings.is_production:
-        env["POSTIFYS_INTERNAL_SECRET"] = secrets.token_urlsafe(32)
+        env["POSTIFYS_INTERNAL_SECRET"] = development_root()
     names: list[str] = []
     if not settings_from(os.environ, IdentitySettings).smtp_url:
         devmail = urlsplit(settings.devmail_url)

@@ -151,6 +151,33 @@ def isolated_environment(*, database_url: str, amqp_url: str, smtp_url: str, pre
     }
 
 
+DEVELOPMENT_ROOT = ROOT / ".run" / "internal-secret"
+
+
+def development_root(path: Path = DEVELOPMENT_ROOT) -> str:
+    """`make run`'s root secret, made once and kept (owner-only), so that privacy's keyed hashes stay valid across
+    starts and the operator's tools can sign as the operator of this machine's system."""
+    with contextlib.suppress(FileNotFoundError):
+        if (kept := path.read_text().strip()):
+            return kept
+    path.parent.mkdir(parents=True, exist_ok=True)
+    root = secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(root)
+    return root
+
+
+def operator_settings(env: Mapping[str, str] = os.environ) -> PostifysSettings:
+    """The settings the operator's tools sign with: outside production, with nothing given, those of the system
+    `make run` started on this machine."""
+    settings = settings_from(env)
+    given = {"POSTIFYS_INTERNAL_SIGNING_KEY", "POSTIFYS_INTERNAL_SECRET"} & set(env)
+    if settings.is_production or given or not DEVELOPMENT_ROOT.exists():
+        return settings
+    return settings_from({**env, "POSTIFYS_INTERNAL_SECRET": development_root()})
+
+
 def process_environment(env: Mapping[str, str], name: str) -> dict[str, str]:
     """One process's environment: a development root secret is replaced by that process's own internal key
     (and the callers' public keys), so no process can sign as another."""

@@ -11,7 +11,7 @@ import sys
 
 import httpx
 
-from shared.settings import PostifysSettings
+from deploy.system import operator_settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     replay = actions.add_parser("replay", help="send a stored delivery's events again")
     replay.add_argument("delivery_id")
     args = parser.parse_args(argv)
-    settings = PostifysSettings()
+    settings = operator_settings()
     with httpx.Client(base_url=settings.webhooks_url, timeout=10, auth=settings.internal_signer().auth()) as http:
         if args.action == "list":
             params: dict[str, str | int] = {"limit": args.limit, **({"status": args.status} if args.status else {})}

@@ -102,6 +102,12 @@ def parse_public_keys(value: str) -> dict[str, Ed25519PublicKey]:
     return keys
 
 
+def public_key_texts(value: str) -> dict[str, str]:
+    """Each caller's public key, as canonical base64url, after checking the whole list parses."""
+    return {caller: _b64encode(key.public_bytes(Encoding.Raw, PublicFormat.Raw))
+            for caller, key in parse_public_keys(value).items()}
+
+
 def public_keys_text(seeds: Mapping[str, bytes]) -> str:
     return ",".join(f"{caller}:{public_key_text(seed)}" for caller, seed in seeds.items())
 
@@ -121,9 +127,14 @@ def development_signer(root: str, caller: str, service_urls: Mapping[str, str]) 
 
 
 def _message(caller: str, audience: str, timestamp: str, method: str, target: str,
-             headers: Mapping[str, str]) -> bytes:
+             headers: Mapping[str, str], body: bytes) -> bytes:
     return "\n".join((SIGNATURE_VERSION, caller, audience, timestamp, method.upper(), target,
-                      *(headers.get(name, "") for name in SIGNED_HEADERS))).encode()
+                      *(headers.get(name, "") for name in SIGNED_HEADERS), hashlib.sha256(body).hexdigest())).encode()
+
+
+def signed_target(path: str, query: str) -> str:
+    """The request target as both ends see it: a bare `?` with nothing after it is no query."""
+    return f"{path}?{query}" if query else path
 
 
 class Signer:
@@ -134,10 +145,10 @@ class Signer:
         self._key = private_key(seed)
         self._audiences = dict(audiences)
 
-    def header(self, audience: str, method: str, target: str, headers: Mapping[str, str],
+    def header(self, audience: str, method: str, target: str, headers: Mapping[str, str], body: bytes = b"",
                now: float | None = None) -> str:
         timestamp = str(int(time.time() if now is None else now))
-        signature = self._key.sign(_message(self.caller, audience, timestamp, method, target, headers))
+        signature = self._key.sign(_message(self.caller, audience, timestamp, method, target, headers, body))
         return f"{SIGNATURE_VERSION} {self.caller} {timestamp} {_b64encode(signature)}"
 
     def audience_for(self, url: httpx.URL) -> str | None:
@@ -148,14 +159,17 @@ class Signer:
 
 
 class _SigningAuth(httpx.Auth):
+    requires_request_body = True  # the body is signed too
+
     def __init__(self, signer: Signer) -> None:
         self.signer = signer
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         audience = self.signer.audience_for(request.url)
         if audience is not None:
+            path, _, query = request.url.raw_path.decode("ascii").partition("?")
             request.headers[INTERNAL_SECRET_HEADER] = self.signer.header(
-                audience, request.method, request.url.raw_path.decode("ascii"), request.headers)
+                audience, request.method, signed_target(path, query), request.headers, request.content)
         yield request
 
 
@@ -177,7 +191,8 @@ class Verifier:
         self._keys = dict(public_keys)
         self._clock = clock
 
-    def caller(self, presented: str | None, method: str, target: str, headers: Mapping[str, str]) -> str | None:
+    def caller(self, presented: str | None, method: str, target: str, headers: Mapping[str, str],
+               body: bytes = b"") -> str | None:
         if not presented or len(presented) > 200:
             return None
         parts = presented.split(" ")
@@ -188,7 +203,7 @@ class Verifier:
         if key is None or abs(self._clock() - int(timestamp)) > MAX_SKEW_SECONDS:
             return None
         try:
-            key.verify(_b64decode(encoded), _message(caller, self.audience, timestamp, method, target, headers))
+            key.verify(_b64decode(encoded), _message(caller, self.audience, timestamp, method, target, headers, body))
         except (InvalidSignature, InvalidInternalKey):
             return None
         return caller

@@ -26,6 +26,7 @@ from shared.internal import (
     Verifier,
     allowed_callers,
     parse_public_keys,
+    signed_target,
 )
 from shared.logging import configure_logging
 from shared.migrations import current_revision, head_revision
@@ -104,13 +105,13 @@ class ServiceRuntime:
             await self.bus.close()
             await self.engine.dispose()
 
-    def require_internal(self, request: Request) -> None:
-        """Every route of a service: a valid signature from a caller that this route names."""
-        query = request.scope.get("query_string", b"")
-        target = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1") + (
-            f"?{query.decode('latin-1')}" if query else "")
+    async def require_internal(self, request: Request) -> None:
+        """Every route of a service: a valid signature, over the request and its body, from a caller that this
+        route names."""
+        target = signed_target(request.scope.get("raw_path", request.url.path.encode()).decode("latin-1"),
+                               request.scope.get("query_string", b"").decode("latin-1"))
         caller = self.verifier.caller(request.headers.get(INTERNAL_SECRET_HEADER), request.method, target,
-                                      request.headers)
+                                      request.headers, await request.body())
         route = request.scope.get("route")
         if caller is None or route is None or caller not in allowed_callers(route.endpoint, route.path):
             raise Forbidden("Internal endpoint.", code="internal_only")

@@ -18,8 +18,9 @@ from shared.internal import (
     Signer,
     audiences,
     derived_seed,
-    parse_public_keys,
     parse_signing_key,
+    public_key_text,
+    public_key_texts,
     public_keys_text,
 )
 
@@ -41,7 +42,8 @@ class ProductionMisconfigured(RuntimeError):
 
 def _placeholder(value: str) -> bool:
     """Empty, or a value Postifys ships: the sandbox's, or a development default."""
-    return not value.strip() or value.startswith(SANDBOX_CREDENTIAL_PREFIX) or "not-for-production" in value
+    value = value.strip()
+    return not value or value.startswith(SANDBOX_CREDENTIAL_PREFIX) or "not-for-production" in value
 
 
 class _Checked(BaseSettings):
@@ -163,28 +165,35 @@ class PostifysSettings(_Checked):
         return problems
 
     def _internal_key_problems(self) -> list[str]:
-        development = {derived_seed(DEVELOPMENT_INTERNAL_SECRET, caller) for caller in CALLERS}
+        """Development keys are derived from a root in this repository: anyone could sign with them."""
+        development = {caller: derived_seed(DEVELOPMENT_INTERNAL_SECRET, caller) for caller in CALLERS}
+        development_public = {public_key_text(seed) for seed in development.values()}
         problems = []
+        own_public = None
         if self.service_name in CALLERS:
             if self.internal_signing_key is None:
                 problems.append("POSTIFYS_INTERNAL_SIGNING_KEY must be set (32 random bytes, base64url; "
-                                "`python -m deploy.internal_keys` makes a set)")
+                                "`make internal-keys` makes a set)")
             else:
                 try:
-                    if self.signing_seed() in development:
+                    own_public = public_key_text(self.signing_seed())
+                    if own_public in development_public:
                         problems.append("POSTIFYS_INTERNAL_SIGNING_KEY is a development key")
                 except InvalidInternalKey:
                     problems.append("POSTIFYS_INTERNAL_SIGNING_KEY must be 32 bytes, base64url")
         if self.internal_public_keys is None:
-            problems.append("POSTIFYS_INTERNAL_PUBLIC_KEYS must be set")
-        else:
-            try:
-                parse_public_keys(self.internal_public_keys)
-            except InvalidInternalKey as exc:
-                problems.append(f"POSTIFYS_INTERNAL_PUBLIC_KEYS does not parse: {exc}")
-            if self.internal_public_keys == public_keys_text(
-                    {c: derived_seed(DEVELOPMENT_INTERNAL_SECRET, c) for c in CALLERS}):
-                problems.append("POSTIFYS_INTERNAL_PUBLIC_KEYS are the development keys")
+            return [*problems, "POSTIFYS_INTERNAL_PUBLIC_KEYS must be set"]
+        try:
+            listed = public_key_texts(self.internal_public_keys)
+        except InvalidInternalKey as exc:
+            return [*problems, f"POSTIFYS_INTERNAL_PUBLIC_KEYS does not parse: {exc}"]
+        if set(listed.values()) & development_public:
+            problems.append("POSTIFYS_INTERNAL_PUBLIC_KEYS holds a development key")
+        if len(set(listed.values())) != len(listed):
+            problems.append("POSTIFYS_INTERNAL_PUBLIC_KEYS gives two callers the same key")
+        if own_public is not None and listed.get(self.service_name) != own_public:
+            problems.append(f"POSTIFYS_INTERNAL_PUBLIC_KEYS does not list this {self.service_name}'s own key "
+                            "(POSTIFYS_INTERNAL_SIGNING_KEY belongs to another set)")
         return problems
 
     def check_production(self) -> None:

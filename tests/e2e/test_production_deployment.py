@@ -36,6 +36,7 @@ OPERATOR = {
     "POSTIFYS_META_APP_ID": "1234567890", "POSTIFYS_META_APP_SECRET": META_SECRET,
     "POSTIFYS_META_WEBHOOK_VERIFY_TOKEN": "verify-" + os.urandom(8).hex(),
     "POSTIFYS_TIKTOK_CLIENT_KEY": "awclient", "POSTIFYS_TIKTOK_CLIENT_SECRET": "tiktok-" + os.urandom(8).hex(),
+    "POSTIFYS_PRIVACY_HASH_KEY": encode_seed(os.urandom(32)),
     "POSTGRES_PASSWORD": "pg-" + os.urandom(8).hex(), "RABBITMQ_PASSWORD": "mq-" + os.urandom(8).hex(),
 }
 _VARIABLE = re.compile(r"\$\{([A-Z0-9_]+)(?::([-?])([^}]*))?\}")

@@ -4,6 +4,7 @@ where each service receives only the secrets it uses."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 from pathlib import Path
 
@@ -27,7 +28,7 @@ compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 # Everything a process must not see unless it uses it. The callers' public keys are not secret.
 SECRETS = {"POSTIFYS_VAULT_KEYS", "POSTIFYS_META_APP_SECRET", "POSTIFYS_INSTAGRAM_APP_SECRET",
            "POSTIFYS_TIKTOK_CLIENT_SECRET", "POSTIFYS_META_WEBHOOK_VERIFY_TOKEN", "POSTIFYS_SMTP_URL",
-           "POSTIFYS_INTERNAL_SIGNING_KEY", "POSTIFYS_INTERNAL_SECRET"}
+           "POSTIFYS_INTERNAL_SIGNING_KEY", "POSTIFYS_INTERNAL_SECRET", "POSTIFYS_PRIVACY_HASH_KEY"}
 
 
 def environment(name: str) -> dict[str, object]:
@@ -63,6 +64,16 @@ def test_it_is_a_production_deployment_behind_a_proxy() -> None:
     assert compose["services"]["gateway"]["ports"] == ["${POSTIFYS_GATEWAY_BIND:-127.0.0.1}:8000:8000"]
     for name in SERVICES:
         assert "ports" not in compose["services"][name] or name == "gateway"
+
+
+def test_the_gateway_trusts_the_address_the_proxied_requests_come_from() -> None:
+    """Docker's port publishing hands every request over from the network's gateway: trusted by default, or every
+    per-person limit would count everyone together."""
+    network = compose["networks"]["default"]["ipam"]["config"][0]
+    given = str(environment("gateway")["POSTIFYS_TRUSTED_PROXIES"])
+    default = re.fullmatch(r"\$\{POSTIFYS_TRUSTED_PROXIES:-(.*)\}", given)
+    assert default is not None
+    assert json.loads(default.group(1)) == [network["gateway"]]
 
 
 def test_no_secret_has_a_placeholder_value() -> None:

@@ -6,6 +6,7 @@ import logging
 import pytest
 import structlog
 
+from services.connector.settings import ConnectorSettings
 from shared.logging import REDACTED, configure_logging, redact_text
 from shared.settings import PostifysSettings, ProductionMisconfigured
 
@@ -40,9 +41,11 @@ class TestProductionSettings:
     def test_production_refuses_development_defaults(self) -> None:
         with pytest.raises(ProductionMisconfigured) as refused:
             PostifysSettings(env="production").check_production()
-        for problem in ("POSTIFYS_PUBLIC_URL", "POSTIFYS_INTERNAL_SECRET", "POSTIFYS_VAULT_KEYS",
+        for problem in ("POSTIFYS_PUBLIC_URL", "POSTIFYS_INTERNAL_SIGNING_KEY", "POSTIFYS_INTERNAL_PUBLIC_KEYS",
                         "POSTIFYS_META_APP_ID"):
             assert problem in str(refused.value)
+        with pytest.raises(ProductionMisconfigured, match="POSTIFYS_VAULT_KEYS"):
+            ConnectorSettings(env="production").check_production()
 
     def test_production_cookie_carries_the_host_prefix(self) -> None:
         assert PostifysSettings(env="production").session_cookie_name.startswith("__Host-")

@@ -35,6 +35,7 @@ GOOD: dict[type[PostifysSettings], dict[str, Any]] = {
     WebhooksSettings: {"meta_app_secret": "m" * 32, "tiktok_client_secret": "t" * 32,
                        "meta_webhook_verify_token": "v" * 24},
     PrivacySettings: {"internal_signing_key": encode_seed(SEEDS["privacy"]), "meta_app_secret": "m" * 32,
+                      "privacy_hash_key": encode_seed(os.urandom(32)),
                       "instagram_app_secret": ""},
 }
 DEVELOPMENT = derived_environment(DEVELOPMENT_INTERNAL_SECRET, "gateway")
@@ -64,6 +65,9 @@ def test_a_complete_production_configuration_starts(cls: type[PostifysSettings])
     (WebhooksSettings, {"meta_webhook_verify_token": ""}, "POSTIFYS_META_WEBHOOK_VERIFY_TOKEN"),
     (WebhooksSettings, {"meta_webhook_verify_token": "sandbox-verify-token"}, "POSTIFYS_META_WEBHOOK_VERIFY_TOKEN"),
     (WebhooksSettings, {"meta_app_secret": "sandbox-meta-secret"}, "POSTIFYS_META_APP_SECRET"),
+    (WebhooksSettings, {"meta_app_secret": " sandbox-meta-secret "}, "POSTIFYS_META_APP_SECRET"),
+    (PrivacySettings, {"privacy_hash_key": None}, "POSTIFYS_PRIVACY_HASH_KEY"),
+    (PrivacySettings, {"privacy_hash_key": "short"}, "POSTIFYS_PRIVACY_HASH_KEY"),
     (PrivacySettings, {"meta_app_secret": ""}, "POSTIFYS_META_APP_SECRET"),
     (PrivacySettings, {"instagram_app_id": "17841400000", "instagram_app_secret": "sandbox-instagram-secret"},
      "POSTIFYS_INSTAGRAM_APP_SECRET"),
@@ -87,6 +91,28 @@ def test_each_refusal_names_its_setting(cls: type[PostifysSettings], spoiled: di
         build(cls, **spoiled).check_production()
     assert variable in str(refused.value)
     assert "\n" not in str(refused.value)
+
+
+DEVELOPMENT_PUBLIC = dict(item.split(":", 1) for item in DEVELOPMENT["POSTIFYS_INTERNAL_PUBLIC_KEYS"].split(","))
+
+
+@pytest.mark.parametrize("listed", [
+    # One development key among real ones lets anyone sign as that caller.
+    ",".join(f"{c}:{DEVELOPMENT_PUBLIC[c] if c == 'gateway' else public_keys_text({c: SEEDS[c]}).split(':')[1]}"
+             for c in CALLERS),
+    ",".join(f"{c}:{DEVELOPMENT_PUBLIC[c]}" for c in reversed(CALLERS)),
+    # Two callers under one key could pass for each other.
+    public_keys_text({**SEEDS, "operator": SEEDS["gateway"]}),
+])
+def test_public_keys_that_anyone_could_sign_for_are_refused(listed: str) -> None:
+    with pytest.raises(ProductionMisconfigured, match="POSTIFYS_INTERNAL_PUBLIC_KEYS"):
+        build(IdentitySettings, internal_public_keys=listed).check_production()
+
+
+def test_a_callers_own_key_must_be_the_one_the_others_know() -> None:
+    other_set = public_keys_text({c: os.urandom(32) for c in CALLERS})
+    with pytest.raises(ProductionMisconfigured, match="own key"):
+        build(GatewaySettings, internal_public_keys=other_set).check_production()
 
 
 def test_instagram_login_is_optional_and_its_secret_then_never_tried() -> None:
