@@ -3,7 +3,9 @@ network. The name is resolved once and every address it gave is vetted; the conn
 address, with the URL's name sent as Host and as TLS SNI and the certificate verified against that name, so no
 second lookup can swap in another address. Only http(s) on ports 80 and 443, no redirects, a deadline for the
 whole download on top of the read timeout, a size cap checked on Content-Length and again while streaming, and
-the body goes to a temporary file, never into memory. A semaphore bounds how many downloads run at once."""
+the body goes to a temporary file, never into memory. The file has no name (the kernel frees it when it is closed
+or the process dies, even by SIGKILL), so nothing is left behind by a crash. A download runs in one of a fixed
+number of slots, taken without waiting: a caller finding none free comes back later instead of queueing."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ import ssl
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from typing import IO
 
 import httpx
 
@@ -28,8 +30,12 @@ REFUSED_NETWORKS = tuple(ipaddress.ip_network(n) for n in (
     "64:ff9b:1::/48",  # NAT64, local-use prefix
     "2002::/16",  # 6to4
     "::ffff:0:0/96",  # IPv4-mapped
+    "::ffff:0:0:0/96",  # IPv4-translated (SIIT)
     "::/96",  # IPv4-compatible (deprecated)
     "fec0::/10",  # site-local (deprecated)
+    # Newer than the registry Python 3.11's ipaddress knows:
+    "3fff::/20",  # documentation (RFC 9637)
+    "5f00::/16",  # SRv6 segment identifiers (RFC 9602)
 ))
 SCHEMES = frozenset({"http", "https"})
 READ_PIECE = 1024 * 1024
@@ -74,27 +80,40 @@ class FetchTarget:
 
 @dataclass(frozen=True)
 class Download:
-    """A fetched body in a temporary file that the caller discards when done."""
+    """A fetched body in a temporary file without a name, which the caller discards (closes) when done."""
 
-    path: Path
+    file: IO[bytes]
     size: int
     content_type: str | None
     address: str
 
     async def read(self, start: int, end: int, piece: int = READ_PIECE) -> AsyncIterator[bytes]:
-        """Bytes start..end-1 of the file, a piece at a time."""
-        with self.path.open("rb") as file:
-            file.seek(start)
-            remaining = end - start
-            while remaining > 0:
-                data = await asyncio.to_thread(file.read, min(piece, remaining))
-                if not data:
-                    raise OSError(f"{self.path} is shorter than the {self.size} bytes downloaded")
-                remaining -= len(data)
-                yield data
+        """Bytes start..end-1 of the file, a piece at a time (by offset: several readers do not disturb each
+        other)."""
+        offset = start
+        while offset < end:
+            data = await asyncio.to_thread(os.pread, self.file.fileno(), min(piece, end - offset), offset)
+            if not data:
+                raise OSError(f"the downloaded file is shorter than its {self.size} bytes")
+            offset += len(data)
+            yield data
 
     def discard(self) -> None:
-        self.path.unlink(missing_ok=True)
+        self.file.close()
+
+
+class Slot:
+    """One of a fetcher's downloads at once, held from `Fetcher.reserve` until released (once; again is a no-op).
+    `Fetcher.download` releases the slot it was given when it ends, however it ends."""
+
+    def __init__(self, fetcher: Fetcher) -> None:
+        self._fetcher = fetcher
+        self.held = True
+
+    def release(self) -> None:
+        if self.held:
+            self.held = False
+            self._fetcher.in_use -= 1
 
 
 async def resolve(host: str, port: int) -> list[str]:
@@ -111,17 +130,24 @@ def human_size(size: int) -> str:
 
 
 class Fetcher:
-    """One per process: `concurrency` bounds the downloads running at once (the others wait for a slot)."""
+    """One per process: `concurrency` bounds the downloads running at once. A slot is taken without waiting, so
+    no caller sits on its other resources (a worker's place, a lease) while a queue of slow downloads drains."""
 
     def __init__(self, policy: FetchPolicy, *, concurrency: int, resolver: Resolver = resolve,
                  ssl_context: ssl.SSLContext | None = None, directory: str | None = None) -> None:
         self.policy = policy
-        self._slots = asyncio.Semaphore(concurrency)
+        self.concurrency = concurrency
+        self.in_use = 0
         self._resolve = resolver
         self._ssl = ssl_context or httpx.create_ssl_context()
         self._directory = directory
-        self.waiting = 0  # downloads waiting for a slot
-        self.running = 0
+
+    def reserve(self) -> Slot | None:
+        """A download slot if one is free now; None when all are taken."""
+        if self.in_use >= self.concurrency:
+            return None
+        self.in_use += 1
+        return Slot(self)
 
     def check(self, url: str) -> FetchTarget:
         """The URL's own rules, before anything is looked up."""
@@ -141,24 +167,25 @@ class Fetcher:
             raise FetchError(f"its URL may only use port {allowed}")
         return FetchTarget(parsed, parsed.raw_host.decode("ascii"), port)
 
-    async def download(self, url: str) -> Download:
-        """The body of `url` in a temporary file; FetchError when a rule refuses it or the download fails."""
-        target = self.check(url)
-        self.waiting += 1
+    async def download(self, url: str, slot: Slot) -> Download:
+        """The body of `url` in a temporary file, downloaded in `slot` (released at the end); FetchError when a
+        rule refuses it or the download fails. Failed or cancelled at any point, it leaves no file open."""
         try:
-            await self._slots.acquire()
-        finally:
-            self.waiting -= 1
-        self.running += 1
-        try:
-            async with asyncio.timeout(self.policy.deadline_seconds):
-                addresses = await self.vetted_addresses(target)
-                return await self._download(target, addresses)
+            target = self.check(url)
+            file = tempfile.TemporaryFile(  # noqa: SIM115 (the Download owns it)
+                prefix="postifys-fetch-", dir=self._directory)
+            try:
+                async with asyncio.timeout(self.policy.deadline_seconds):
+                    addresses = await self.vetted_addresses(target)
+                    size, content_type, address = await self._download(target, addresses, file)
+            except BaseException:
+                file.close()
+                raise
+            return Download(file, size, content_type, address)
         except TimeoutError:
             raise FetchError(f"it took longer than {self.policy.deadline_seconds:g} s to download") from None
         finally:
-            self.running -= 1
-            self._slots.release()
+            slot.release()
 
     async def vetted_addresses(self, target: FetchTarget) -> list[IPAddress]:
         try:
@@ -178,7 +205,8 @@ class Fetcher:
                              "fetch from")
         return addresses
 
-    async def _download(self, target: FetchTarget, addresses: list[IPAddress]) -> Download:
+    async def _download(self, target: FetchTarget, addresses: list[IPAddress],
+                        file: IO[bytes]) -> tuple[int, str | None, str]:
         policy = self.policy
         timeout = httpx.Timeout(connect=policy.connect_timeout_seconds, read=policy.read_timeout_seconds,
                                 write=policy.read_timeout_seconds, pool=policy.connect_timeout_seconds)
@@ -200,14 +228,15 @@ class Fetcher:
                 except httpx.HTTPError as exc:
                     raise _transfer_failure(exc, policy) from None
                 try:
-                    return await self._save(response, str(address))
+                    size, content_type = await self._save(response, file)
+                    return size, content_type, str(address)
                 except httpx.HTTPError as exc:
                     raise _transfer_failure(exc, policy) from None
                 finally:
                     await response.aclose()
         raise FetchError("its host name does not resolve")  # unreachable: no addresses are refused before
 
-    async def _save(self, response: httpx.Response, address: str) -> Download:
+    async def _save(self, response: httpx.Response, file: IO[bytes]) -> tuple[int, str | None]:
         limit = self.policy.max_bytes
         status = response.status_code
         if 300 <= status < 400:
@@ -222,21 +251,15 @@ class Fetcher:
         if length.isdigit() and int(length) > limit:
             raise FetchError(f"it is {human_size(int(length))}, more than the {human_size(limit)} Postifys "
                              "downloads")
-        handle, name = tempfile.mkstemp(prefix="postifys-fetch-", dir=self._directory)
-        path = Path(name)
-        try:
-            size = 0
-            with os.fdopen(handle, "wb") as file:
-                async for chunk in response.aiter_raw():
-                    size += len(chunk)
-                    if size > limit:
-                        raise FetchError(f"it is larger than the {human_size(limit)} Postifys downloads")
-                    await asyncio.to_thread(file.write, chunk)
-        except BaseException:
-            path.unlink(missing_ok=True)
-            raise
+        size = 0
+        async for chunk in response.aiter_raw():
+            size += len(chunk)
+            if size > limit:
+                raise FetchError(f"it is larger than the {human_size(limit)} Postifys downloads")
+            await asyncio.to_thread(file.write, chunk)
+        await asyncio.to_thread(file.flush)  # read back by offset from the descriptor, past the buffer
         content_type = response.headers.get("content-type")
-        return Download(path, size, content_type.split(";")[0].strip().lower() if content_type else None, address)
+        return size, content_type.split(";")[0].strip().lower() if content_type else None
 
 
 def _certificate_problem(exc: BaseException) -> bool:

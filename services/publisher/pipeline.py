@@ -20,14 +20,15 @@ from services.publisher import rules
 from services.publisher.rules import Media
 from shared import platform_http
 from shared.crash import crash_point
-from shared.fetching import Download, Fetcher, FetchError, human_size
+from shared.fetching import Download, Fetcher, FetchError, Slot, human_size
 from shared.platform_http import Answer, PlatformError
 
 MIN_CHUNK = 5 * 1024 * 1024
 CHUNK = 10 * 1024 * 1024
 RECONCILE_CHECKS = 3
 RECONCILE_WAIT = 5.0
-MEDIA_FETCH_WAIT = 5.0
+MEDIA_FETCH_WAIT = 5.0  # the first wait for a download slot; it doubles with each wait after, up to the cap
+MEDIA_FETCH_WAIT_CAP = 60.0
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,8 @@ class Wait:
     seconds: float
     status: str
     reason: str
+    # Checkpoint entries saved with the wait (None removes one), for a wait that counts itself.
+    checkpoint: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,7 @@ class Journal(Protocol):
     async def claim_media_fetch(self, per_user: int) -> bool: ...
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Job:
     platform: str
     kind: str
@@ -80,7 +83,6 @@ class Job:
     settings: dict[str, Any]
     caption: str
     media: list[Media]
-    token: str
     journal: Journal
     http: httpx.AsyncClient
     urls: dict[str, str]
@@ -89,8 +91,11 @@ class Job:
     daily_cap: int = 15
     poll_seconds: float = 2.0
     media_fetches_per_user: int = 2
+    # Fetched once the run is sure to call the platform (after before_calls).
+    token: str = ""
     # Asks the connector for a new token when the platform refused this one early; None: it could not.
     renew_token: Callable[[str], Awaitable[str | None]] | None = None
+    download_slot: Slot | None = None  # this process's download slot, held for this run's download
 
     @property
     def cp(self) -> dict[str, Any]:
@@ -101,6 +106,55 @@ class Job:
         started = self.cp.get("processing_since")
         elapsed = (datetime.now(UTC) - datetime.fromisoformat(started)).total_seconds() if started else 0.0
         return max(self.poll_seconds, min(60.0, elapsed / 5))
+
+
+async def before_calls(job: Job) -> Wait | None:
+    """What a run settles before it calls anyone (the connector, the platform): a run that will download the video
+    first takes its download slot and the user's share, so that one sent away to wait has spent no platform budget
+    (TikTok's creator_info calls) on the way."""
+    return await reserve_download(job) if downloads_video(job) else None
+
+
+def downloads_video(job: Job) -> bool:
+    """Whether this run goes on to download the video (to upload it to TikTok), unless it waits or fails first."""
+    cp = job.cp
+    if job.platform != "tiktok" or cp.get("uploaded") or not needs_upload(job):
+        return False
+    return bool(cp.get("upload_url")) if cp.get("publish_id") else not cp.get("intent")
+
+
+def needs_upload(job: Job) -> bool:
+    """TikTok pulls only from verified URL prefixes; any other video is uploaded from here."""
+    media = job.media
+    return len(media) == 1 and media[0].type == "video" and \
+        not any(media[0].url.startswith(prefix) for prefix in job.verified_prefixes)
+
+
+async def reserve_download(job: Job) -> Wait | None:
+    """One of this process's download slots and one of the user's shares, taken without waiting. None: go on (the
+    slot is in job.download_slot); a Wait: come back later, a little later each time, calling no one meanwhile."""
+    if job.download_slot is not None and job.download_slot.held:
+        return None
+    status = rules.PROCESSING if job.cp.get("publish_id") else rules.QUEUED
+    waits = int(job.cp.get("download_waits") or 0)
+    slot = job.fetcher.reserve()
+    if slot is None:
+        reason = (f"waiting for a free download slot (this publisher downloads at most {job.fetcher.concurrency} "
+                  f"video{'' if job.fetcher.concurrency == 1 else 's'} at once)")
+    elif not await job.journal.claim_media_fetch(job.media_fetches_per_user):
+        slot.release()
+        reason = (f"waiting for this user's other video downloads to finish (at most {job.media_fetches_per_user} "
+                  "at once)")
+    else:
+        job.download_slot = slot
+        return None
+    delay = rules.backoff(waits + 1, base=MEDIA_FETCH_WAIT, cap=MEDIA_FETCH_WAIT_CAP).total_seconds()
+    return Wait(delay, status, reason, checkpoint={"download_waits": waits + 1})
+
+
+def release_download(job: Job) -> None:
+    if job.download_slot is not None:
+        job.download_slot.release()
 
 
 def now_iso() -> str:
@@ -506,8 +560,8 @@ class TikTokFlow:
             return Failed("validation", " ".join(p["message"] for p in problems.items))
         if await job.journal.published_in_last_day() >= job.daily_cap:
             return Wait(3600, rules.QUEUED, f"keeping under TikTok's daily cap of {job.daily_cap} posts per creator")
-        if self.needs_upload() and not job.cp.get("video_size"):
-            fetched = await self.fetch_video(rules.QUEUED)
+        if needs_upload(job) and not job.cp.get("video_size"):
+            fetched = await self.fetch_video()
             if not isinstance(fetched, Download):
                 return fetched
         path, body = self.init_request()
@@ -553,7 +607,7 @@ class TikTokFlow:
                                 "photo_cover_index": int(s.get("photo_cover_index", 0))}}
         video = job.media[0]
         source: dict[str, Any] = {"source": "FILE_UPLOAD", **chunking(int(job.cp.get("video_size") or 0))} \
-            if self.needs_upload() else {"source": "PULL_FROM_URL", "video_url": video.url}
+            if needs_upload(job) else {"source": "PULL_FROM_URL", "video_url": video.url}
         if s.get("post_mode") == "inbox":
             return "/v2/post/publish/inbox/video/init/", {"source_info": source}
         post_info = {"title": s.get("title") or job.caption, "privacy_level": s["privacy_level"],
@@ -565,20 +619,18 @@ class TikTokFlow:
             post_info["video_cover_timestamp_ms"] = int(s["video_cover_timestamp_ms"])
         return "/v2/post/publish/video/init/", {"post_info": post_info, "source_info": source}
 
-    def needs_upload(self) -> bool:
-        """TikTok pulls only from verified URL prefixes; any other video is uploaded from here."""
-        media = self.job.media
-        return len(media) == 1 and media[0].type == "video" and \
-            not any(media[0].url.startswith(prefix) for prefix in self.job.verified_prefixes)
-
-    async def fetch_video(self, status: str) -> Download | Outcome:
-        """Downloads the video to a temporary file, as one of the user's few downloads at a time."""
+    async def fetch_video(self) -> Download | Outcome:
+        """Downloads the video to a temporary file, in the slot reserved for it (as one of the user's few downloads
+        and one of the process's)."""
         job = self.job
-        if not await job.journal.claim_media_fetch(job.media_fetches_per_user):
-            return Wait(MEDIA_FETCH_WAIT, status, f"waiting for this user's other video downloads to finish "
-                        f"(at most {job.media_fetches_per_user} at once)")
+        waiting = await reserve_download(job)  # reserved before the run's first call, unless that run did not know
+        if waiting is not None:
+            return waiting
+        slot = job.download_slot
+        assert slot is not None
+        await job.journal.save(step="media_downloading", status=rules.PUBLISHING, ids={"download_waits": None})
         try:
-            self.video = await job.fetcher.download(job.media[0].url)
+            self.video = await job.fetcher.download(job.media[0].url, slot)
         except FetchError as exc:
             message = f"The video could not be downloaded to upload it to TikTok: {exc.reason}."
             if exc.transient:
@@ -594,7 +646,7 @@ class TikTokFlow:
         job, cp = self.job, self.job.cp
         video = self.video
         if video is None:  # a later run than the one that downloaded it (a wait, a restart): download it again
-            fetched = await self.fetch_video(rules.PROCESSING)
+            fetched = await self.fetch_video()
             if not isinstance(fetched, Download):
                 return fetched
             video = fetched

@@ -84,7 +84,8 @@ class TargetJournal:
 
     async def claim_media_fetch(self, per_user: int) -> bool:
         """One of the user's `per_user` downloads at a time, counted across every worker: a target holds one while
-        its checkpoint says media_fetching and its lease runs, so a dead worker's share lapses with its lease."""
+        its checkpoint says media_fetching and its lease runs, so a dead worker's share lapses with its lease (and
+        a settled run's with its settling). Claimed quietly: the download's start is what the timeline shows."""
         now = self.worker.now()
         async with self.worker.runtime.transaction() as session:
             await session.execute(sa.select(sa.func.pg_advisory_xact_lock(
@@ -94,29 +95,31 @@ class TargetJournal:
                 Target.lease_expires_at > now, Target.checkpoint.has_key("media_fetching"))) or 0
             if running >= per_user:
                 return False
-            await self._record(session, step="media_downloading", status=rules.PUBLISHING,
-                               ids={"media_fetching": now.isoformat()})
+            await self._store(session, {"media_fetching": now.isoformat()})
         return True
 
     async def _record(self, session: AsyncSession, *, step: str, status: str, ids: dict[str, Any] | None = None,
                       request: str | None = None, response_code: str | None = None,
                       message: str | None = None) -> None:
-        for key, value in (ids or {}).items():
-            if value is None:
-                self.checkpoint.pop(key, None)
-            else:
-                self.checkpoint[key] = value
-        now = self.worker.now()
-        updated = await session.execute(
-            sa.update(Target).where(Target.id == self.target_id, Target.lease_owner == self.worker.name)
-            .values(checkpoint=dict(self.checkpoint), status=status, updated_at=now,
-                    lease_expires_at=now + self.worker.lease))
-        if updated.rowcount == 0:  # type: ignore[attr-defined]
-            raise LeaseLost()
+        now = await self._store(session, ids or {}, status=status)
         session.add(TargetEvent(target_id=self.target_id, at=now, step=step, status=status, request=request,
                                 response_code=response_code, message=message,
                                 platform_ids={k: v for k, v in (ids or {}).items()
                                               if k.endswith(("_id", "_ids", "children")) and v} or None))
+
+    async def _store(self, session: AsyncSession, ids: dict[str, Any], **values: Any) -> datetime:
+        """The checkpoint with `ids` merged in (None removes an entry), and the lease renewed."""
+        self.checkpoint.update(ids)
+        for key in [key for key, value in ids.items() if value is None]:
+            del self.checkpoint[key]
+        now = self.worker.now()
+        updated = await session.execute(
+            sa.update(Target).where(Target.id == self.target_id, Target.lease_owner == self.worker.name)
+            .values(checkpoint=dict(self.checkpoint), updated_at=now, lease_expires_at=now + self.worker.lease,
+                    **values))
+        if updated.rowcount == 0:  # type: ignore[attr-defined]
+            raise LeaseLost()
+        return now
 
     async def may_call(self, endpoint: str, limit: int, per_seconds: int) -> float:
         now = self.worker.now()
@@ -291,19 +294,10 @@ class Worker:
         if target.status == rules.PROCESSING and processing_since and self.now() - datetime.fromisoformat(
                 processing_since) > timedelta(minutes=self.settings.max_processing_minutes):
             return pipeline.Failed("timeout", "The platform kept this post waiting for too long; it was given up.")
-        try:
-            token = await self.connector.access_token(target.user_id, target.account_id)
-        except AccountUnusable as exc:
-            if exc.code == "reauth_required":
-                await self.pause(target.account_id)
-                return pipeline.Wait(60, rules.SCHEDULED, "waiting for the account to be reconnected")
-            return pipeline.Failed("account_unusable", exc.message)
-        except ConnectorUnavailable:
-            return pipeline.Wait(5, target.status, "connected accounts are unreachable; retrying")
         job = pipeline.Job(
             platform=target.platform, kind=target.kind, external_id=target.external_id,
             via_page_id=target.via_page_id, settings=target.settings, caption=post.caption,
-            media=[rules.Media(**m) for m in post.media], token=token,
+            media=[rules.Media(**m) for m in post.media],
             journal=TargetJournal(self, target.id, target.account_id, target.user_id, dict(target.checkpoint)),
             http=self.http, urls=self.urls, fetcher=self.fetcher,
             verified_prefixes=self.settings.tiktok_verified_url_prefixes,
@@ -311,9 +305,24 @@ class Worker:
             media_fetches_per_user=self.settings.media_fetches_per_user,
             renew_token=functools.partial(self.connector.renew_token, target.user_id, target.account_id))
         try:
-            return await pipeline.run(job)
-        except PlatformError as exc:
-            return await self.on_platform_error(target, exc)
+            waiting = await pipeline.before_calls(job)
+            if waiting is not None:
+                return waiting
+            try:
+                job.token = await self.connector.access_token(target.user_id, target.account_id)
+            except AccountUnusable as exc:
+                if exc.code == "reauth_required":
+                    await self.pause(target.account_id)
+                    return pipeline.Wait(60, rules.SCHEDULED, "waiting for the account to be reconnected")
+                return pipeline.Failed("account_unusable", exc.message)
+            except ConnectorUnavailable:
+                return pipeline.Wait(5, target.status, "connected accounts are unreachable; retrying")
+            try:
+                return await pipeline.run(job)
+            except PlatformError as exc:
+                return await self.on_platform_error(target, exc)
+        finally:
+            pipeline.release_download(job)  # a slot the run took and did not download in
 
     async def on_platform_error(self, target: Target, exc: PlatformError) -> pipeline.Outcome:
         verdict = rules.classify(platform=exc.platform, code=exc.code, transient=exc.transient,
@@ -355,6 +364,13 @@ class Worker:
             if target is None or target.lease_owner != self.name or target.status in rules.FINAL:
                 return
             target.lease_owner, target.lease_expires_at, target.updated_at = None, None, now
+            # The lease ends, and with it the user's download share this run held (the next run claims again).
+            changes: dict[str, Any] = {"media_fetching": None}
+            if isinstance(outcome, pipeline.Wait) and outcome.checkpoint:
+                changes.update(outcome.checkpoint)
+            if any(target.checkpoint.get(key) != value for key, value in changes.items()):
+                target.checkpoint = {**{k: v for k, v in target.checkpoint.items() if k not in changes},
+                                     **{k: v for k, v in changes.items() if v is not None}}
             if isinstance(outcome, pipeline.Wait) and count_attempt and target.attempts + 1 >= MAX_INTERNAL_ERRORS:
                 outcome = pipeline.Failed("internal_error", "Postifys kept failing to process this target; it has "
                                           "been stopped and logged. Retry it once the problem is fixed.")
@@ -363,8 +379,7 @@ class Worker:
                     target.attempts += 1
                 target.status = outcome.status
                 target.next_attempt_at = now + timedelta(seconds=outcome.seconds)
-                session.add(TargetEvent(target_id=target.id, at=now, step="waiting", status=outcome.status,
-                                        message=outcome.reason[:1000]))
+                await note_wait(session, target.id, outcome, now)
                 if outcome.seconds <= 0:
                     self.wake.set()
                 return
@@ -384,6 +399,18 @@ class Worker:
                 .on_conflict_do_update(index_elements=[AccountHold.account_id],
                                        set_={"reason": reason, "until": sa.func.greatest(AccountHold.until, until),
                                              "updated_at": now}))
+
+
+async def note_wait(session: AsyncSession, target_id: uuid.UUID, wait: pipeline.Wait, now: datetime) -> None:
+    """One timeline entry for a wait, however many runs in a row end in it (a download slot still taken, the
+    platform still processing): the entry says since when."""
+    message = wait.reason[:1000]
+    last = (await session.execute(
+        sa.select(TargetEvent.step, TargetEvent.status, TargetEvent.message).where(TargetEvent.target_id == target_id)
+        .order_by(TargetEvent.id.desc()).limit(1))).first()
+    if last is not None and tuple(last) == ("waiting", wait.status, message):
+        return
+    session.add(TargetEvent(target_id=target_id, at=now, step="waiting", status=wait.status, message=message))
 
 
 async def finish_target(runtime: ServiceRuntime, session: AsyncSession, target: Target, outcome: pipeline.Outcome,

@@ -1,16 +1,21 @@
 """Videos Postifys downloads itself to upload them to TikTok (file upload: their URL is not under a verified
 prefix), end to end through the publisher process: a huge or endless body, a slow drip, a download that outlasts
-the lease, and a person's share of concurrent downloads."""
+the lease, a person's share of concurrent downloads and the publisher's, and what a wait for either costs."""
 
 from __future__ import annotations
 
 import asyncio
+import uuid
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+import asyncpg
+import pytest
+
 from deploy.system import resident_memory_kib
 from tests.e2e.publishing_support import Member, create, media_url, settled
-from tests.support import Stack
+from tests.support import Stack, wait_for
 
 GIB = 1024 ** 3
 # What the publisher may grow by while a 2 GB body streams through it: far below the 256 MB it refuses at.
@@ -36,6 +41,40 @@ async def target_of(poster: Member, post_id: str) -> dict[str, Any]:
 
 def steps(target: dict[str, Any]) -> list[str]:
     return [event["step"] for event in target["timeline"]]
+
+
+def waits(target: dict[str, Any]) -> list[str]:
+    return [event["message"] for event in target["timeline"] if event["step"] == "waiting"]
+
+
+def download_span(target: dict[str, Any]) -> tuple[datetime, datetime]:
+    started = [datetime.fromisoformat(e["at"]) for e in target["timeline"] if e["step"] == "media_downloading"]
+    done = [datetime.fromisoformat(e["at"]) for e in target["timeline"] if e["step"] == "media_fetched"]
+    assert len(started) == len(done) == 1, target["timeline"]
+    return started[0], done[0]
+
+
+def restart_publisher(stack: Stack, env: dict[str, str | None]) -> None:
+    stack.system.stop_one("publisher")
+    for name, value in env.items():
+        if value is None:
+            stack.env.pop(name, None)
+        else:
+            stack.env[name] = value
+    stack.system.start_one("publisher")
+    stack.system.wait_ready(timeout=60, names=("publisher",))
+
+
+@pytest.fixture
+def one_download_slot(stack: Stack) -> Iterator[None]:
+    """The publisher restarted with one download at once and two targets in hand at once, and as it was after."""
+    changes = {"POSTIFYS_MEDIA_FETCH_CONCURRENCY": "1", "POSTIFYS_WORKER_CONCURRENCY": "2"}
+    before = {name: stack.env.get(name) for name in changes}
+    restart_publisher(stack, changes)
+    try:
+        yield
+    finally:
+        restart_publisher(stack, before)
 
 
 async def test_a_video_declared_at_2_gb_is_refused_on_its_content_length(poster: Member, stack: Stack) -> None:
@@ -99,19 +138,49 @@ async def test_a_download_longer_than_the_lease_is_downloaded_once_and_published
     assert "uploaded" in steps(target)
 
 
-async def test_a_person_has_at_most_two_downloads_at_once_and_the_rest_wait(poster: Member, stack: Stack) -> None:
-    posts = [await post_video(poster, stack, f"share-{i}.mp4", drip_seconds=4) for i in range(3)]
+async def test_a_person_has_at_most_two_downloads_at_once_and_the_rest_wait_without_calling_tiktok(
+        poster: Member, stack: Stack, db: asyncpg.Connection) -> None:
+    """The third video waits for the user's share before anything is called: one creator_info call per target
+    (none per retry, so the account's budget of 20 a minute is not spent on waiting), and one timeline entry for
+    the wait however many times it is retried."""
+    posts = [await post_video(poster, stack, f"share-{i}.mp4", drip_seconds=8) for i in range(3)]
     for post in posts:
-        await settled(poster, post["id"], timeout=60)
+        await settled(poster, post["id"], timeout=90)
     targets = [await target_of(poster, post["id"]) for post in posts]
     assert [t["status"] for t in targets] == ["published"] * 3, [t["timeline"] for t in targets]
-    waits = [e["message"] for t in targets for e in t["timeline"] if e["step"] == "waiting"]
-    assert "waiting for this user's other video downloads to finish (at most 2 at once)" in waits
-    spans = []
-    for target in targets:
-        started = [datetime.fromisoformat(e["at"]) for e in target["timeline"] if e["step"] == "media_downloading"]
-        done = [datetime.fromisoformat(e["at"]) for e in target["timeline"] if e["step"] == "media_fetched"]
-        assert len(started) == len(done) == 1
-        spans.append((started[0], done[0]))
+    message = "waiting for this user's other video downloads to finish (at most 2 at once)"
+    assert sorted(waits(t).count(message) for t in targets) == [0, 0, 1], [t["timeline"] for t in targets]
+    spans = [download_span(target) for target in targets]
     for start, _ in spans:
         assert sum(1 for s, d in spans if s <= start < d) <= 2
+    creator_info = await db.fetchval("SELECT count(*) FROM publisher.platform_calls WHERE account_id = $1 AND "
+                                     "endpoint = 'tiktok_creator_info'", uuid.UUID(poster.accounts["tiktok"]))
+    assert creator_info == 3
+
+
+async def test_a_video_waiting_for_the_publishers_download_slot_does_not_hold_up_other_posts(
+        one_download_slot: None, poster: Member, stack: Stack) -> None:
+    """One download at once in the publisher, two targets in hand at once: a second video finds the slot taken
+    and comes back later (one timeline entry for the wait) instead of sitting in a worker's place, so a Page post
+    behind it publishes while the first video is still downloading."""
+    first = await post_video(poster, stack, "slot-1.mp4", drip_seconds=15)
+
+    async def downloading(post: dict[str, Any]) -> bool:
+        return "media_downloading" in steps(await target_of(poster, post["id"]))
+    await wait_for(lambda: downloading(first), timeout=30, message="the first video downloading")
+    second = await post_video(poster, stack, "slot-2.mp4", drip_seconds=1)
+    message = "waiting for a free download slot (this publisher downloads at most 1 video at once)"
+
+    async def second_waits() -> bool:
+        return message in waits(await target_of(poster, second["id"]))
+    await wait_for(second_waits, timeout=30, message="the second video waiting for the download slot")
+    page = await create(poster, caption="Meanwhile, on the Page", media=[],
+                        targets=[{"account_id": poster.accounts["page"]}])
+    await settled(poster, page["id"], timeout=30)
+    assert (await target_of(poster, page["id"]))["status"] == "published"
+    assert "media_fetched" not in steps(await target_of(poster, first["id"]))  # still downloading
+    for post in (first, second):
+        await settled(poster, post["id"], timeout=90)
+    targets = [await target_of(poster, post["id"]) for post in (first, second)]
+    assert [t["status"] for t in targets] == ["published"] * 2, [t["timeline"] for t in targets]
+    assert waits(targets[1]).count(message) == 1, targets[1]["timeline"]

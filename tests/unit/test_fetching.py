@@ -1,11 +1,13 @@
 """The fetcher for URLs people give us: the address rules, and through real sockets (a local HTTP server in this
-process) the pinned connection, TLS checked against the name, redirects, size, deadline and the concurrency cap."""
+process) the pinned connection, TLS checked against the name, redirects, size, deadline, the concurrency cap, and
+the temporary file (never a name on disk, closed however the download ends)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import ipaddress
+import os
 import socket
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -14,13 +16,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from shared.fetching import Fetcher, FetchError, FetchPolicy, address_refused
+from shared.fetching import Download, Fetcher, FetchError, FetchPolicy, address_refused
 from tests.support import wait_for
 
 REFUSED = [
@@ -33,6 +36,10 @@ REFUSED = [
     "2002:7f00:1::1", "2002:a00:1::1", "2002:808:808::1",
     "::ffff:127.0.0.1", "::ffff:10.0.0.1", "::ffff:169.254.169.254", "::ffff:8.8.8.8",
     "::127.0.0.1", "::8.8.8.8",
+    # IPv4-translated (SIIT), which `is_global` lets through whatever IPv4 address it carries
+    "::ffff:0:7f00:1", "::ffff:0:a00:1", "::ffff:0:a9fe:a9fe", "::ffff:0:808:808",
+    # documentation (RFC 9637) and SRv6 segment identifiers (RFC 9602), unknown to Python 3.11
+    "3fff::1", "3fff:fff:ffff::1", "5f00::1", "5f00:ffff::1",
 ]
 PUBLIC = ["1.1.1.1", "8.8.8.8", "93.184.216.34", "2606:4700:4700::1111", "2a00:1450:4001:82b::200e"]
 
@@ -51,6 +58,12 @@ def policy(port: int, **overrides: Any) -> FetchPolicy:
     values: dict[str, Any] = {"max_bytes": 1024 * 1024, "deadline_seconds": 10.0, "read_timeout_seconds": 5.0,
                               "connect_timeout_seconds": 2.0, "ports": frozenset({80, 443, port})}
     return FetchPolicy(**{**values, **overrides})
+
+
+async def fetch(fetcher: Fetcher, url: str) -> Download:
+    slot = fetcher.reserve()
+    assert slot is not None, "no free download slot"
+    return await fetcher.download(url, slot)
 
 
 def resolving_to(*addresses: str) -> Callable[[str, int], Awaitable[list[str]]]:
@@ -80,10 +93,11 @@ async def test_urls_outside_the_rules_are_refused_before_any_lookup(url: str, re
     fetcher = Fetcher(FetchPolicy(max_bytes=1, deadline_seconds=1, read_timeout_seconds=1, allow_private=True),
                       concurrency=1, resolver=resolver)
     with pytest.raises(FetchError) as refused:
-        await fetcher.download(url)
+        await fetch(fetcher, url)
     assert reason in refused.value.reason
     assert not refused.value.transient
     assert looked_up == []
+    assert fetcher.in_use == 0
 
 
 # --- a real HTTP server in this process -----------------------------------------------------------------------
@@ -225,7 +239,7 @@ async def test_a_name_that_changes_its_answer_is_only_connected_to_at_the_addres
         monkeypatch.setattr(loop, "create_connection", recording_connect)
         fetcher = Fetcher(policy(local.port, connect_timeout_seconds=1.0), concurrency=1)
         with pytest.raises(FetchError) as failed:
-            await fetcher.download(f"http://media.example:{local.port}/video.mp4")
+            await fetch(fetcher, f"http://media.example:{local.port}/video.mp4")
     assert lookups == ["media.example"]
     assert attempts == [("1.1.1.1", local.port)]
     assert local.connections == 0
@@ -239,7 +253,7 @@ async def test_a_name_with_any_private_answer_is_refused_without_connecting(answ
     async with serving(ROUTES) as local:
         fetcher = Fetcher(policy(local.port), concurrency=1, resolver=resolving_to(*answers))
         with pytest.raises(FetchError) as refused:
-            await fetcher.download(f"http://media.example:{local.port}/video.mp4")
+            await fetch(fetcher, f"http://media.example:{local.port}/video.mp4")
     assert "private or reserved address" in refused.value.reason
     assert not refused.value.transient
     assert local.connections == 0
@@ -249,9 +263,11 @@ async def test_private_addresses_are_fetched_from_only_when_allowed(tmp_path: Pa
     async with serving(ROUTES) as local:
         fetcher = Fetcher(policy(local.port, allow_private=True), concurrency=1,
                           resolver=resolving_to("127.0.0.1"), directory=str(tmp_path))
-        download = await fetcher.download(f"http://media.example:{local.port}/video.mp4")
+        download = await fetch(fetcher, f"http://media.example:{local.port}/video.mp4")
     try:
-        assert download.path.read_bytes() == BODY
+        assert list(tmp_path.iterdir()) == []  # the body is in a file without a name, which a crash cannot leave
+        assert open_files_in(tmp_path)
+        assert b"".join([piece async for piece in download.read(0, download.size)]) == BODY
         assert download.size == len(BODY)
         assert download.content_type == "video/mp4"
         assert download.address == "127.0.0.1"
@@ -262,6 +278,7 @@ async def test_private_addresses_are_fetched_from_only_when_allowed(tmp_path: Pa
     finally:
         download.discard()
     assert list(tmp_path.iterdir()) == []
+    assert open_files_in(tmp_path) == []
 
 
 async def test_the_next_vetted_address_is_tried_when_one_does_not_answer() -> None:
@@ -269,7 +286,7 @@ async def test_the_next_vetted_address_is_tried_when_one_does_not_answer() -> No
         # Nothing listens on 127.0.0.2 at that port: refused, then 127.0.0.1 answers.
         fetcher = Fetcher(policy(local.port, allow_private=True), concurrency=1,
                           resolver=resolving_to("127.0.0.2", "127.0.0.1"))
-        download = await fetcher.download(f"http://media.example:{local.port}/video.mp4")
+        download = await fetch(fetcher, f"http://media.example:{local.port}/video.mp4")
     download.discard()
     assert download.address == "127.0.0.1"
 
@@ -288,11 +305,13 @@ async def test_answers_outside_the_rules_end_in_a_clear_reason_and_leave_no_file
         fetcher = Fetcher(policy(local.port, allow_private=True, read_timeout_seconds=0.5), concurrency=1,
                           resolver=resolving_to("127.0.0.1"), directory=str(tmp_path))
         with pytest.raises(FetchError) as failed:
-            await fetcher.download(f"http://media.example:{local.port}{path}")
+            await fetch(fetcher, f"http://media.example:{local.port}{path}")
     assert reason in failed.value.reason
     assert failed.value.transient is transient
     assert [p for p, _ in local.requests] == [path]  # the redirect was not followed
     assert list(tmp_path.iterdir()) == []
+    assert open_files_in(tmp_path) == []
+    assert fetcher.in_use == 0
 
 
 async def test_a_slow_drip_ends_at_the_deadline_although_every_read_is_quick(tmp_path: Path) -> None:
@@ -300,32 +319,106 @@ async def test_a_slow_drip_ends_at_the_deadline_although_every_read_is_quick(tmp
         fetcher = Fetcher(policy(local.port, allow_private=True, deadline_seconds=0.6, read_timeout_seconds=2),
                           concurrency=1, resolver=resolving_to("127.0.0.1"), directory=str(tmp_path))
         with pytest.raises(FetchError) as failed:
-            await fetcher.download(f"http://media.example:{local.port}/drip.mp4")
+            await fetch(fetcher, f"http://media.example:{local.port}/drip.mp4")
     assert failed.value.reason == "it took longer than 0.6 s to download"
     assert not failed.value.transient
     assert list(tmp_path.iterdir()) == []
+    assert open_files_in(tmp_path) == []
 
 
-async def test_no_more_downloads_run_at_once_than_the_cap() -> None:
+async def test_no_more_downloads_run_at_once_than_the_cap_and_none_waits_for_a_slot() -> None:
+    """A slot is taken without waiting: with both held by slow downloads, a third caller is told at once (and can
+    do something else) instead of queueing behind them; a slot comes free when its download ends."""
     async with serving(ROUTES) as local:
         fetcher = Fetcher(policy(local.port, allow_private=True), concurrency=2, resolver=resolving_to("127.0.0.1"))
         url = f"http://media.example:{local.port}/held.mp4"
-        tasks = [asyncio.create_task(fetcher.download(url)) for _ in range(3)]
-
-        async def two_running_one_waiting() -> bool:
-            if local.active == 3:
-                local.release.set()  # over the cap: let them all finish so the assertion below fails
-            return local.active == 2 and fetcher.waiting == 1
+        tasks = [asyncio.create_task(fetch(fetcher, url)) for _ in range(2)]
         try:
-            await wait_for(two_running_one_waiting, timeout=10, interval=0.01,
-                           message="two downloads held, one waiting")
+            await wait_for(lambda: answer(local.active == 2), timeout=10, interval=0.01, message="two downloads held")
+            assert fetcher.reserve() is None
         finally:
             local.release.set()
         downloads = await asyncio.gather(*tasks)
-    for download in downloads:
-        download.discard()
+        for download in downloads:
+            download.discard()
+        assert fetcher.in_use == 0
+        third = await fetch(fetcher, url)
+        third.discard()
     assert local.most_active == 2
     assert local.connections == 3
+
+
+def test_a_slot_released_twice_frees_one_place() -> None:
+    fetcher = Fetcher(policy(8080), concurrency=1)
+    slot = fetcher.reserve()
+    assert slot is not None
+    assert fetcher.reserve() is None
+    slot.release()
+    slot.release()
+    assert fetcher.in_use == 0
+    again = fetcher.reserve()
+    assert again is not None
+    assert fetcher.reserve() is None
+
+
+async def answer(value: bool) -> bool:
+    return value
+
+
+def open_files_in(directory: Path) -> list[str]:
+    """What this process has open in `directory` (an unnamed file shows as `<directory>/#inode (deleted)`)."""
+    found = []
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):
+            target = os.readlink(f"/proc/self/fd/{fd}")
+            if target.startswith(f"{directory}/"):
+                found.append(target)
+    return found
+
+
+async def test_a_download_in_progress_has_no_name_on_disk_and_cancelled_leaves_nothing_open(tmp_path: Path) -> None:
+    """Killed mid-download (SIGKILL, a crash), a process leaves behind only what has a name in the directory: a
+    download in progress has none. Cancelled, it closes its file and frees its slot."""
+    async with serving(ROUTES) as local:
+        fetcher = Fetcher(policy(local.port, allow_private=True), concurrency=1, resolver=resolving_to("127.0.0.1"),
+                          directory=str(tmp_path))
+        task = asyncio.create_task(fetch(fetcher, f"http://media.example:{local.port}/stall.mp4"))
+        await wait_for(lambda: answer(bool(local.requests and open_files_in(tmp_path))), timeout=10,
+                       interval=0.01, message="the download's file open while its body streams")
+        assert list(tmp_path.iterdir()) == []
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert open_files_in(tmp_path) == []
+    assert fetcher.in_use == 0
+
+
+async def test_a_download_cancelled_while_its_response_closes_leaves_nothing_behind(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The body is all in, and the task is cancelled while the response is being closed: the download is never
+    handed over, so its file must not outlive it."""
+    real_aclose = httpx.Response.aclose
+    closing = asyncio.Event()
+
+    async def slow_aclose(self: httpx.Response) -> None:
+        if not self.is_closed:  # the close at the end of the body's stream
+            await real_aclose(self)
+            return
+        closing.set()  # the one after the body is saved: it takes its time, until the cancel
+        await asyncio.Event().wait()
+
+    async with serving(ROUTES) as local:
+        fetcher = Fetcher(policy(local.port, allow_private=True), concurrency=1, resolver=resolving_to("127.0.0.1"),
+                          directory=str(tmp_path))
+        monkeypatch.setattr(httpx.Response, "aclose", slow_aclose)
+        task = asyncio.create_task(fetch(fetcher, f"http://media.example:{local.port}/video.mp4"))
+        await asyncio.wait_for(closing.wait(), timeout=10)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert list(tmp_path.iterdir()) == []
+    assert open_files_in(tmp_path) == []
+    assert fetcher.in_use == 0
 
 
 # --- TLS: the connection goes to the address, the certificate is checked against the name -----------------------
@@ -375,13 +468,13 @@ async def test_https_goes_to_the_vetted_address_with_the_name_as_sni_and_the_cer
                           ssl_context=trust, directory=str(tmp_path))
         url = f"https://media.example:{local.port}/video.mp4"
         if fetched:
-            download = await fetcher.download(url)
+            download = await fetch(fetcher, url)
             download.discard()
             assert download.size == len(BODY)
             assert local.requests[0][1]["host"] == f"media.example:{local.port}"
         else:
             with pytest.raises(FetchError) as refused:
-                await fetcher.download(url)
+                await fetch(fetcher, url)
             assert refused.value.reason == "its host's TLS certificate is not valid for its name"
             assert not refused.value.transient
             assert local.requests == []
