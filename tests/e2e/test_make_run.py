@@ -299,6 +299,16 @@ async def test_a_new_user_signs_up_reads_the_mail_verifies_signs_in_and_starts_a
         assert consent_page.status_code == 200, consent_page.text
 
 
+def test_the_operators_tools_reach_the_running_system(shared_run: MakeRun) -> None:
+    """They sign as the operator with the key make run derived from the root it keeps in .run/."""
+    listed = subprocess.run(["make", "webhook-deliveries"], cwd=shared_run.checkout, env=user_environment(),
+                            capture_output=True, timeout=60)
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    secret = shared_run.checkout / ".run" / "internal-secret"
+    assert secret.stat().st_mode & 0o077 == 0
+    assert secret.read_text() not in shared_run.text()
+
+
 async def test_a_killed_service_is_started_again_and_publishing_goes_on(shared_run: MakeRun) -> None:
     async with browser() as http:
         await signed_up_and_in(http)
