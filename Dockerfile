@@ -8,7 +8,8 @@ COPY shared shared
 COPY services services
 COPY deploy deploy
 COPY sandbox sandbox
-RUN pip install . && useradd --system --uid 10001 postifys
+RUN pip install . && useradd --system --uid 10001 postifys \
+    && mkdir -p /var/lib/postifys/media && chown postifys /var/lib/postifys/media
 USER postifys
 EXPOSE 8000
 CMD ["python", "-m", "services.gateway"]
