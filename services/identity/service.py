@@ -245,19 +245,8 @@ class IdentityService:
 
     async def change_password(self, *, user_id: uuid.UUID, session_id: uuid.UUID | None, current_password: str,
                               new_password: str, client: ClientInfo) -> None:
-        """Counted like sign-ins, against the same limits: a stolen session must not be a way to guess the
-        password without limit."""
         user = await self.get_user(user_id)
-        key = email_key(user.email)
-        now = self.now()
-        async with self.runtime.sessionmaker() as session:
-            throttled = await self._throttled(session, user, key, client, now)
-        if throttled or not await self.hasher.verify_async(user.password_hash, current_password):
-            async with self.runtime.transaction() as session:
-                self._audit(session, now, user, key, client,
-                            "throttled_password_change" if throttled else "failed_password_change")
-            if throttled:
-                raise too_many_attempts("password checks")
+        if not await self._password_checked_again(user, current_password, client, "password_change"):
             raise Forbidden("The current password is not correct.", code="wrong_password")
         password_problem(new_password, email=user.email, name=user.name)
         async with self.runtime.transaction() as session:
@@ -267,24 +256,32 @@ class IdentityService:
 
     async def confirm_password(self, *, user_id: uuid.UUID, password: str, client: ClientInfo,
                                end_sessions: bool = False) -> None:
-        """Re-authentication before something irreversible (deleting the account); counted like sign-ins. With
-        `end_sessions`, every session of the user ends with the confirmation, before the deletion is even queued."""
+        """Re-authentication before something irreversible (deleting the account). With `end_sessions`, every
+        session of the user ends with the confirmation, before the deletion is even queued."""
         user = await self.get_user(user_id)
-        key = email_key(user.email)
-        async with self.runtime.sessionmaker() as session:
-            if await self._failures(session, t.SignInAttempt.email_key == key,
-                                    self.now() - HOUR) >= self.settings.failed_sign_ins_per_account_per_hour:
-                raise TooManyRequests("Too many wrong passwords. Try again in an hour.",
-                                      headers={"Retry-After": "3600"})
-        if not await self.hasher.verify_async(user.password_hash, password):
-            async with self.runtime.transaction() as session:
-                self._audit(session, self.now(), user, key, client, "failed_password_confirm")
+        if not await self._password_checked_again(user, password, client, "password_confirm"):
             raise Forbidden("The password is not correct.", code="wrong_password")
         if end_sessions:
             async with self.runtime.transaction() as session:
                 await session.execute(sa.update(t.Session).where(t.Session.user_id == user_id,
                                                                  t.Session.revoked_at.is_(None))
                                       .values(revoked_at=self.now()))
+
+    async def _password_checked_again(self, user: t.User, password: str, client: ClientInfo,
+                                      action: Literal["password_change", "password_confirm"]) -> bool:
+        """A signed-in person's password, checked again: counted like sign-ins, against the same limits, so that a
+        stolen session is no way to guess the password without limit. Too many failures: `too_many_attempts`."""
+        key = email_key(user.email)
+        now = self.now()
+        async with self.runtime.sessionmaker() as session:
+            throttled = await self._throttled(session, user, key, client, now)
+        if not throttled and await self.hasher.verify_async(user.password_hash, password):
+            return True
+        async with self.runtime.transaction() as session:
+            self._audit(session, now, user, key, client, f"{'throttled' if throttled else 'failed'}_{action}")
+        if throttled:
+            raise too_many_attempts("password checks")
+        return False
 
     # --- helpers -------------------------------------------------------------------------------
 

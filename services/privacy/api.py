@@ -6,7 +6,7 @@ import html
 import uuid
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from urllib.parse import parse_qs
 
 import httpx
@@ -14,8 +14,8 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field, model_validator
 
-from services.privacy.service import PrivacyService
-from services.privacy.signed_request import InvalidSignedRequest, parse_signed_request
+from services.privacy.service import MetaCallback, PrivacyService
+from services.privacy.signed_request import InvalidSignedRequest
 from services.privacy.tables import DeletionRequest, DeletionStep
 from shared.errors import ERROR_RESPONSES, BadRequest, NotFound, PostifysError, error_body
 from shared.internal import CLIENT_IP_HEADER, REQUEST_ID_HEADER, Caller
@@ -65,6 +65,11 @@ class DeletionRequestList(BaseModel):
 class MetaDeletionOut(BaseModel):
     url: str
     confirmation_code: str
+
+
+def invalid(exc: InvalidSignedRequest) -> BadRequest:
+    return BadRequest("The signed_request is not valid.", code="invalid_signed_request",
+                      details={"reason": exc.reason})
 
 
 def build_routers(service: PrivacyService, http: Callable[[], httpx.AsyncClient]) -> list[APIRouter]:
@@ -122,7 +127,7 @@ def build_routers(service: PrivacyService, http: Callable[[], httpx.AsyncClient]
             raise NotFound("No deletion request of yours has this id.", code="deletion_request_not_found")
         return await describe(found[0])
 
-    async def signed_request_from(request: Request) -> dict[str, Any] | JSONResponse:
+    async def callback_from(request: Request) -> MetaCallback | JSONResponse:
         body = await request.body()
         if len(body) > MAX_CALLBACK_BODY:
             return JSONResponse(error_body("payload_too_large", "The body is too large."), status_code=413)
@@ -133,44 +138,34 @@ def build_routers(service: PrivacyService, http: Callable[[], httpx.AsyncClient]
         if len(values) != 1:
             raise BadRequest("Send one signed_request form field.", code="invalid_signed_request")
         try:
-            payload = verified(values[0])
+            return service.meta_callback(values[0])
         except InvalidSignedRequest as exc:
-            raise BadRequest("The signed_request is not valid.", code="invalid_signed_request",
-                             details={"reason": exc.reason}) from None
-        return {**payload, "_raw": values[0]}
-
-    def verified(value: str) -> dict[str, Any]:
-        """Facebook Login's app signs with the Meta app secret; the Instagram Login app with its own."""
-        now = service.now().timestamp()
-
-        def parsed(secret: str) -> dict[str, Any]:
-            return parse_signed_request(value, secret, now=now,
-                                        max_age_seconds=settings.meta_signed_request_max_age_seconds)
-        try:
-            return parsed(settings.meta_app_secret.get_secret_value())
-        except InvalidSignedRequest as exc:
-            instagram_secret = settings.instagram_secret_in_use
-            if exc.reason != "bad_signature" or instagram_secret is None:
-                raise
-            return parsed(instagram_secret)
+            raise invalid(exc) from None
 
     @public.post("/meta/data-deletion", response_model=MetaDeletionOut)
     async def meta_data_deletion(request: Request) -> MetaDeletionOut | JSONResponse:
-        """Meta's Data Deletion Request Callback: starts deleting everything tied to the app-scoped user id."""
-        payload = await signed_request_from(request)
-        if isinstance(payload, JSONResponse):
-            return payload
-        created = await service.request_from_meta(str(payload["user_id"]), payload["_raw"])
+        """Meta's Data Deletion Request Callback: starts deleting everything tied to the app-scoped user id. The
+        same signed request again, even after it is too old to start one, answers the same confirmation code."""
+        callback = await callback_from(request)
+        if isinstance(callback, JSONResponse):
+            return callback
+        try:
+            created = await service.request_from_meta(callback)
+        except InvalidSignedRequest as exc:
+            raise invalid(exc) from None
         return MetaDeletionOut(url=status_url(created.confirmation_code), confirmation_code=created.confirmation_code)
 
     @public.post("/meta/deauthorize")
     async def meta_deauthorize(request: Request) -> Response:
         """Meta's Deauthorize Callback: the person's Facebook and Instagram connections are revoked. The same signed
-        request again answers the same and changes nothing more."""
-        payload = await signed_request_from(request)
-        if isinstance(payload, JSONResponse):
-            return payload
-        await service.meta_deauthorized(str(payload["user_id"]), payload["_raw"])
+        request again, even after it is too old to start one, answers the same and changes nothing more."""
+        callback = await callback_from(request)
+        if isinstance(callback, JSONResponse):
+            return callback
+        try:
+            await service.meta_deauthorized(callback)
+        except InvalidSignedRequest as exc:
+            raise invalid(exc) from None
         return JSONResponse({})
 
     @public.get("/deletion/{code}", response_model=DeletionRequestOut)

@@ -12,6 +12,7 @@ import hmac
 import secrets
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.privacy.settings import PrivacySettings
+from services.privacy.signed_request import InvalidSignedRequest, parse_signed_request
 from services.privacy.tables import DataSubject, DeletionRequest, DeletionStep, MetaDeauthorization
 from shared.events import (
     ErasureAccountsResolved,
@@ -50,14 +52,23 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass(frozen=True)
+class MetaCallback:
+    """A verified signed_request from one of Meta's callbacks. One no longer `fresh` (issued too long ago) is
+    answered as it was the first time, so that the platform's late retry gets the same answer, but starts nothing:
+    a captured one is worth nothing after the limit."""
+    meta_user_id: str
+    signed_request: str
+    fresh: bool
+
+
 class PrivacyService:
     def __init__(self, runtime: ServiceRuntime, settings: PrivacySettings,
                  clock: Callable[[], datetime] = now_utc) -> None:
         self.runtime = runtime
         self.settings = settings
         self.now = clock
-        self._hash_key = hmac.new(settings.signing_seed(), b"privacy-subject",
-                                  hashlib.sha256).digest()
+        self._hash_key = settings.hash_key()
 
     def keyed_hash(self, kind: str, value: str) -> str:
         return hmac.new(self._hash_key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
@@ -70,35 +81,67 @@ class PrivacyService:
             return await self._open(session, scope=scope, source="user", subject=self.keyed_hash("user", str(user_id)),
                                     user_id=user_id, account_ids=account_ids if scope == "connections" else None)
 
-    async def request_from_meta(self, meta_user_id: str, signed_request: str) -> DeletionRequest:
-        """Meta's data-deletion callback; the same signed request again (padded or not, or twice at once) gets the
-        same request back."""
-        fingerprint = self._fingerprint(signed_request)
+    def meta_callback(self, signed_request: str) -> MetaCallback:
+        """Verified, or `InvalidSignedRequest`; one only too old comes back marked not fresh."""
+        try:
+            payload = self._verified(signed_request, self.now().timestamp())
+            fresh = True
+        except InvalidSignedRequest as exc:
+            if exc.reason != "stale":
+                raise
+            payload, fresh = self._verified(signed_request, None), False
+        return MetaCallback(meta_user_id=str(payload["user_id"]), signed_request=signed_request, fresh=fresh)
+
+    def _verified(self, signed_request: str, now: float | None) -> dict[str, Any]:
+        """Facebook Login's app signs with the Meta app secret; the Instagram Login app with its own."""
+        def parsed(secret: str) -> dict[str, Any]:
+            return parse_signed_request(signed_request, secret, now=now,
+                                        max_age_seconds=self.settings.meta_signed_request_max_age_seconds)
+        try:
+            return parsed(self.settings.meta_app_secret.get_secret_value())
+        except InvalidSignedRequest as exc:
+            instagram_secret = self.settings.instagram_secret_in_use
+            if exc.reason != "bad_signature" or instagram_secret is None:
+                raise
+            return parsed(instagram_secret)
+
+    async def request_from_meta(self, callback: MetaCallback) -> DeletionRequest:
+        """Meta's data-deletion callback; the same signed request again (padded or not, twice at once, or after
+        the age limit) gets the same request back. A stale one never opens a request: `InvalidSignedRequest`."""
+        fingerprint = self._fingerprint(callback.signed_request)
         query = sa.select(DeletionRequest).where(DeletionRequest.signed_request_hash == fingerprint)
         try:
             async with self.runtime.transaction() as session:
                 known = await session.scalar(query)
                 if known is not None:
                     return known
+                if not callback.fresh:
+                    raise InvalidSignedRequest("stale")
                 return await self._open(session, scope="connections", source="meta",
-                                        subject=self.keyed_hash("meta", meta_user_id), meta_user_id=meta_user_id,
-                                        signed_request_hash=fingerprint)
+                                        subject=self.keyed_hash("meta", callback.meta_user_id),
+                                        meta_user_id=callback.meta_user_id, signed_request_hash=fingerprint)
         except IntegrityError:  # the same request, stored by a concurrent call a moment ago
             async with self.runtime.sessionmaker() as session:
                 return (await session.scalars(query)).one()
 
-    async def meta_deauthorized(self, meta_user_id: str, signed_request: str) -> bool:
-        """Meta's deauthorize callback; the same signed request again (padded or not, or twice at once) sends no
-        second event, which would disconnect accounts reconnected in between. True the first time."""
+    async def meta_deauthorized(self, callback: MetaCallback) -> bool:
+        """Meta's deauthorize callback; the same signed request again (padded or not, twice at once, or after the
+        age limit) sends no second event, which would disconnect accounts reconnected in between. True the first
+        time; a stale one never taken before is `InvalidSignedRequest`."""
+        fingerprint = self._fingerprint(callback.signed_request)
         async with self.runtime.transaction() as session:
-            taken = await session.execute(
-                insert(MetaDeauthorization).values(signed_request_hash=self._fingerprint(signed_request),
-                                                   received_at=self.now())
-                .on_conflict_do_nothing().returning(MetaDeauthorization.signed_request_hash))
-            if taken.first() is None:
+            if callback.fresh:
+                taken = (await session.execute(
+                    insert(MetaDeauthorization).values(signed_request_hash=fingerprint, received_at=self.now())
+                    .on_conflict_do_nothing().returning(MetaDeauthorization.signed_request_hash))).first() is not None
+            elif await session.get(MetaDeauthorization, fingerprint) is None:
+                raise InvalidSignedRequest("stale")
+            else:
+                taken = False
+            if not taken:
                 log.info("Deauthorize callback seen before; nothing more to do")
                 return False
-            await self.runtime.outbox.add(session, MetaDeauthorized(meta_user_id=meta_user_id))
+            await self.runtime.outbox.add(session, MetaDeauthorized(meta_user_id=callback.meta_user_id))
         return True
 
     def _fingerprint(self, signed_request: str) -> str:

@@ -30,6 +30,11 @@ from pydantic import ValidationError
 
 from deploy.system import System, free_port
 from services.gateway.settings import GatewaySettings
+from services.identity import tables as identity_tables
+from services.identity.mailer import Mailer
+from services.identity.service import ClientInfo, IdentityService
+from services.identity.settings import IdentitySettings
+from services.identity.tokens import email_key
 from services.privacy import tables as privacy_tables
 from services.privacy.retention import retention_rules as privacy_rules
 from services.privacy.settings import PrivacySettings
@@ -39,6 +44,7 @@ from services.webhooks.retention import retention_rules as webhooks_rules
 from services.webhooks.service import WebhookService
 from services.webhooks.settings import WebhooksSettings
 from services.webhooks.signatures import dedupe_key
+from shared.errors import PostifysError
 from shared.events import Envelope, MetaDeauthorized
 from shared.migrations import SCHEMA_SERVICES
 from shared.retention import purge_expired
@@ -216,6 +222,37 @@ async def test_a_signed_request_not_issued_within_the_hour_is_refused_by_both_ca
             assert (error["code"], error["details"]) == ("invalid_signed_request", {"reason": "stale"}), (path, label)
     fresh = await client.post("/privacy/meta/deauthorize", data={"signed_request": signed("99000001", now - 60)})
     assert fresh.status_code == 200, fresh.text
+
+
+async def test_both_callbacks_repeated_after_the_age_limit_answer_as_the_first_time(
+        client: httpx.AsyncClient) -> None:
+    """Meta retries a callback it got no answer to: the same signed request, now too old to start anything, gets
+    the same confirmation code (and the same empty answer), while one never taken is refused."""
+    limit = PrivacySettings().meta_signed_request_max_age_seconds
+    issued_at = time.time() - limit + 5  # taken now, too old in a few seconds
+
+    def new_id() -> str:
+        return str(98_000_000 + secrets.randbelow(1_000_000_000))
+    deletion, deauthorization = signed(new_id(), issued_at), signed(new_id(), issued_at)
+    first = await client.post("/privacy/meta/data-deletion", data={"signed_request": deletion})
+    assert first.status_code == 200, first.text
+    taken = await client.post("/privacy/meta/deauthorize", data={"signed_request": deauthorization})
+    assert (taken.status_code, taken.json()) == (200, {}), taken.text
+
+    async def now_too_old() -> bool:
+        # A new one each time: a probe taken while still recent would be a repeat on the next try.
+        probe = await client.post("/privacy/meta/deauthorize",
+                                  data={"signed_request": signed(new_id(), issued_at)})
+        return probe.status_code == 400
+    await wait_for(now_too_old, timeout=15, interval=0.5, message="the signed requests to pass the age limit")
+
+    again = await client.post("/privacy/meta/data-deletion", data={"signed_request": deletion})
+    assert (again.status_code, again.json()) == (200, first.json()), again.text
+    repeated = await client.post("/privacy/meta/deauthorize", data={"signed_request": deauthorization})
+    assert (repeated.status_code, repeated.json()) == (200, {}), repeated.text
+    unseen = await client.post("/privacy/meta/data-deletion", data={"signed_request": signed(new_id(), issued_at)})
+    assert unseen.status_code == 400, unseen.text
+    assert unseen.json()["error"]["details"] == {"reason": "stale"}
 
 
 @contextlib.asynccontextmanager
@@ -401,6 +438,55 @@ async def test_wrong_current_passwords_lock_the_password_change_like_sign_in(
     assert sum(o["outcome"] == "failed_password_change" for o in outcomes) == 100
     assert sum(o["outcome"] == "throttled_password_change" for o in outcomes) == 1
     assert all(o["ip"] is not None for o in outcomes)
+
+
+async def test_the_password_check_before_deleting_an_account_is_throttled_like_sign_in(
+        scratch_database: str) -> None:
+    """The same count as sign-in: the address's failures on any account, and only the account's failures since
+    its password last changed."""
+    settings = IdentitySettings(database_url=scratch_database, failed_sign_ins_per_ip_per_hour=3,
+                                failed_sign_ins_per_account_per_hour=3)
+    now = datetime(2031, 3, 14, 12, 0, tzinfo=UTC)
+    t = identity_tables
+    async with runtime_for(settings, t.Base.metadata) as runtime:
+        service = IdentityService(runtime, settings, Mailer("smtp://127.0.0.1:9", "postifys@example.com"),
+                                  now=lambda: now)
+        password_hash = await service.hasher.hash_async(STRONG_PASSWORD)
+
+        def user(changed_ago: timedelta) -> Any:
+            return t.User(id=uuid.uuid4(), name="Deleting", email=unique_email("confirm"),
+                          password_hash=password_hash, email_verified_at=now - DAY,
+                          password_changed_at=now - changed_ago, created_at=now - DAY)
+
+        def failure(key: str, ip: str, ago: timedelta) -> Any:
+            return t.SignInAttempt(at=now - ago, user_id=None, email_key=key, ip=ip, user_agent="test",
+                                   outcome="failed")
+        guessing_ip, other_ip = f"192.0.2.{secrets.randbelow(250) + 1}", f"198.51.100.{secrets.randbelow(250) + 1}"
+        sprayed, reset = user(DAY), user(timedelta(minutes=5))
+        async with runtime.transaction() as session:
+            session.add_all([sprayed, reset])
+            await session.flush()
+            # Three failures from one address, on other accounts; three on `reset`'s account before its reset.
+            session.add_all([failure(f"other-{n}", guessing_ip, timedelta(minutes=10)) for n in range(3)])
+            session.add_all([failure(email_key(reset.email), f"2001:db8::{n + 1}", timedelta(minutes=10))
+                             for n in range(3)])
+
+        async def confirm(who: Any, ip: str, password: str = STRONG_PASSWORD) -> str:
+            try:
+                await service.confirm_password(user_id=who.id, password=password, client=ClientInfo(ip, "test"))
+            except PostifysError as exc:
+                return f"{exc.status_code} {exc.code}"
+            return "confirmed"
+
+        assert await confirm(sprayed, guessing_ip) == "429 too_many_attempts"
+        assert await confirm(sprayed, other_ip) == "confirmed"
+        assert await confirm(reset, other_ip) == "confirmed"
+        assert [await confirm(reset, "203.0.113.9", "wrong") for _ in range(4)] == \
+            ["403 wrong_password"] * 3 + ["429 too_many_attempts"]
+        async with runtime.sessionmaker() as session:
+            outcomes = (await session.scalars(sa.select(t.SignInAttempt.outcome)
+                                              .where(t.SignInAttempt.user_id == reset.id))).all()
+    assert sorted(outcomes) == ["failed_password_confirm"] * 3 + ["throttled_password_confirm"]
 
 
 # --- 4. mail to an address nobody has proven ------------------------------------------------------------------------

@@ -13,8 +13,9 @@ from prometheus_client import REGISTRY
 from structlog.testing import capture_logs
 
 from services.privacy import tables
-from services.privacy.service import PrivacyService
+from services.privacy.service import MetaCallback, PrivacyService
 from services.privacy.settings import PrivacySettings
+from services.privacy.signed_request import InvalidSignedRequest, make_signed_request
 from shared.events import ErasureStepDone
 from tests.support import runtime_for
 
@@ -35,7 +36,7 @@ async def privacy(scratch_database: str) -> AsyncIterator[tuple[PrivacyService, 
     clock = Clock()
     async with runtime_for(settings, tables.Base.metadata) as runtime:
         async with runtime.transaction() as session:
-            for table in ("deletion_steps", "deletion_requests", "outbox"):
+            for table in ("deletion_steps", "deletion_requests", "meta_deauthorizations", "outbox"):
                 await session.execute(sa.text(f"DELETE FROM privacy.{table}"))
         yield PrivacyService(runtime, settings, clock=clock), clock
 
@@ -110,8 +111,38 @@ async def test_a_request_older_than_the_alert_age_raises_the_alert_once_a_day(
 
 async def test_the_same_signed_request_from_meta_is_the_same_request(privacy: tuple[PrivacyService, Clock]) -> None:
     service, _ = privacy
-    first = await service.request_from_meta("10203040", "sig.payload")
-    again = await service.request_from_meta("10203040", "sig.payload")
-    other = await service.request_from_meta("10203040", "sig.other-payload")
+    first = await service.request_from_meta(MetaCallback("10203040", "sig.payload", fresh=True))
+    again = await service.request_from_meta(MetaCallback("10203040", "sig.payload", fresh=True))
+    other = await service.request_from_meta(MetaCallback("10203040", "sig.other-payload", fresh=True))
     assert first.confirmation_code == again.confirmation_code != other.confirmation_code
     assert await sent(service) == ["privacy.erasure.requested"] * 2
+
+
+async def test_a_meta_callback_repeated_after_the_age_limit_answers_as_the_first_time_and_starts_nothing(
+        privacy: tuple[PrivacyService, Clock]) -> None:
+    service, clock = privacy
+    secret = service.settings.meta_app_secret.get_secret_value()
+
+    def signed(user_id: str) -> str:
+        return make_signed_request({"algorithm": "HMAC-SHA256", "user_id": user_id,
+                                    "issued_at": int(START.timestamp())}, secret)
+    deletion, deauthorization = signed("10203041"), signed("10203042")
+    first = await service.request_from_meta(service.meta_callback(deletion))
+    assert await service.meta_deauthorized(service.meta_callback(deauthorization))
+
+    clock.at = START + timedelta(seconds=service.settings.meta_signed_request_max_age_seconds + 1)
+    late = service.meta_callback(deletion)
+    assert (late.meta_user_id, late.fresh) == ("10203041", False)
+    assert (await service.request_from_meta(late)).confirmation_code == first.confirmation_code
+    assert not await service.meta_deauthorized(service.meta_callback(deauthorization))
+
+    # One never taken while it was recent starts nothing now.
+    with pytest.raises(InvalidSignedRequest) as refused:
+        await service.request_from_meta(service.meta_callback(signed("10203043")))
+    assert refused.value.reason == "stale"
+    with pytest.raises(InvalidSignedRequest) as refused:
+        await service.meta_deauthorized(service.meta_callback(signed("10203044")))
+    assert refused.value.reason == "stale"
+    assert await sent(service) == ["privacy.erasure.requested", "privacy.meta.deauthorized"]
+    async with service.runtime.sessionmaker() as session:
+        assert await session.scalar(sa.select(sa.func.count()).select_from(tables.DeletionRequest)) == 1
