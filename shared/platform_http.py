@@ -12,6 +12,7 @@ import httpx
 
 GRAPH_TOKEN_INVALID = frozenset({190, 102})
 GRAPH_TRANSIENT = frozenset({1, 2, 4, 17, 32, 341, 613, -1, -2})
+GRAPH_RATE_LIMITED = frozenset({4, 17, 32, 613, *range(80000, 80015)})
 NAMES = {"facebook": "Facebook", "instagram": "Instagram", "tiktok": "TikTok"}
 
 
@@ -36,6 +37,16 @@ class PlatformError(Exception):
     @property
     def outcome_unknown(self) -> bool:
         return self.status is None and self.sent
+
+    @property
+    def rate_limited(self) -> bool:
+        """Refused for how often it was asked: TikTok's per-token limits, Graph's app and business limits."""
+        return self.status == 429 or self.code == "rate_limit_exceeded" or \
+            (self.platform != "tiktok" and self.code in GRAPH_RATE_LIMITED)
+
+    def retry_after(self, default: int = 60) -> int:
+        value = self.headers.get("retry-after", "")
+        return int(value) if value.isdigit() and 0 < int(value) <= 3600 else default
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,11 @@ which pydantic turns into the one 422 shape; `StrictModel` applies them to every
 from __future__ import annotations
 
 import math
+import re
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, field_validator
 
 # Far from the ends of what Python represents (years 1 and 9999), so that no UTC offset or time zone can push a
 # time past them, and far beyond any post, filter or session.
@@ -72,8 +73,18 @@ def sane(value: Any) -> Any:
     return value
 
 
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
+def iso_text(value: Any) -> Any:
+    """Times are written as the API documents them (RFC 3339), not as numbers pydantic would read as Unix time."""
+    if isinstance(value, datetime) or (isinstance(value, str) and _ISO_DATE.match(value)):
+        return value
+    raise ValueError("must be a date and time such as 2030-01-31T09:00:00+01:00")
+
+
 Text = Annotated[str, AfterValidator(sane)]
-Instant = Annotated[datetime, AfterValidator(sane)]
+Instant = Annotated[datetime, BeforeValidator(iso_text), AfterValidator(sane)]
 
 
 class StrictModel(BaseModel):

@@ -26,7 +26,7 @@ from services.connector.platforms import (
 from services.connector.settings import ConnectorSettings
 from services.connector.tables import Account, AccountEvent, Connection, OAuthState
 from services.connector.tokens import ACCESS, REFRESH, USER_ACCESS, TokenStore
-from shared.errors import BadRequest, Conflict, NotFound, PostifysError
+from shared.errors import BadRequest, Conflict, NotFound, PostifysError, TooManyRequests
 from shared.events import AccountConnected, AccountDisconnected, AccountReauthRequired
 from shared.internal import Caller
 from shared.platform_http import PlatformError
@@ -418,6 +418,10 @@ class ConnectorService:
             if exc.token_invalid:
                 await self.check(account.id)
                 raise reauth_required(account) from None
+            if exc.rate_limited:
+                raise TooManyRequests(f"{rules.PLATFORM_NAMES[account.platform]} limits how often Postifys may ask "
+                                      "about this account. Try again in a minute.", code="platform_rate_limited",
+                                      headers={"Retry-After": str(exc.retry_after())}) from None
             raise PlatformUnavailable(f"{rules.PLATFORM_NAMES[account.platform]} did not answer: {exc.message}") \
                 from None
 

@@ -39,7 +39,7 @@ class PostIn(StrictModel):
     caption: str = Field(default="", max_length=10000)
     media: list[MediaIn] = Field(default_factory=list, max_length=35)
     targets: list[TargetIn] = Field(min_length=1, max_length=25)
-    scheduled_at: datetime | None = None
+    scheduled_at: Instant | None = None
     timezone: str | None = Field(default=None, max_length=64)
     draft: bool = False
 
@@ -49,7 +49,7 @@ class PostPatch(StrictModel):
 
     caption: str = Field(default="", max_length=10000)
     media: list[MediaIn] = Field(default_factory=list, max_length=35)
-    scheduled_at: datetime | None = None
+    scheduled_at: Instant | None = None
     timezone: str | None = Field(default=None, max_length=64)
     draft: bool = False
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from shared.errors import PostifysError
+from shared.errors import PostifysError, TooManyRequests
 from shared.internal import REQUEST_ID_HEADER, USER_HEADER
 from shared.token_fingerprint import token_fingerprint
 
@@ -52,8 +52,11 @@ class ConnectorClient:
             body = response.json()
         except ValueError:
             raise ConnectorUnavailable() from None
+        error = (body.get("error") or {}) if response.status_code >= 400 else {}
+        if response.status_code == 429:  # the platform's limit: the person may ask again, as the connector says
+            raise TooManyRequests(str(error.get("message")), code=str(error.get("code")),
+                                  headers={"Retry-After": response.headers.get("retry-after", "60")})
         if response.status_code >= 400:
-            error = body.get("error") or {}
             raise AccountUnusable(str(error.get("code")), str(error.get("message")))
         return body  # type: ignore[no-any-return]
 

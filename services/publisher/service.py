@@ -192,14 +192,20 @@ class PostService:
 
     async def _load(self, session: AsyncSession, user_id: uuid.UUID, post_id: uuid.UUID,
                     lock: bool = False) -> tuple[Post, list[Target]]:
-        query = sa.select(Post).where(Post.id == post_id, Post.user_id == user_id)
-        post = await session.scalar(query.with_for_update() if lock else query)
+        post_query = sa.select(Post).where(Post.id == post_id, Post.user_id == user_id)
+        targets_query = sa.select(Target).where(Target.post_id == post_id, Target.user_id == user_id) \
+            .order_by(Target.created_at, Target.id)
+        if lock:
+            # The targets before their post: a worker finishing a target locks it, then the post, and taking them
+            # the other way round here would let the two wait for each other (a deadlock Postgres ends by
+            # aborting one of them).
+            targets = list((await session.scalars(targets_query.with_for_update())).all())
+            post = await session.scalar(post_query.with_for_update())
+        else:
+            post = await session.scalar(post_query)
+            targets = list((await session.scalars(targets_query)).all()) if post is not None else []
         if post is None:
             raise NotFound("No such post.", code="post_not_found")
-        targets = list((await session.scalars(
-            sa.select(Target).where(Target.post_id == post_id).order_by(Target.created_at, Target.id)
-            .with_for_update() if lock else
-            sa.select(Target).where(Target.post_id == post_id).order_by(Target.created_at, Target.id))).all())
         return post, targets
 
     async def get(self, user_id: uuid.UUID, post_id: uuid.UUID) -> tuple[Post, list[Target], list[TargetEvent]]:

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.e2e.publishing_support import Member, create, image, publishes, video
-from tests.support import STRONG_PASSWORD, Stack, sign_in, sign_up, token_from, unique_email
+from tests.support import STRONG_PASSWORD, Stack, sign_in, sign_up, token_from, unique_email, wait_for
 
 PUBLIC_POSTS = ["/api/v1/auth/signup", "/api/v1/auth/login", "/api/v1/auth/verify-email",
                 "/api/v1/auth/resend-verification", "/api/v1/auth/password-reset",
@@ -277,7 +277,7 @@ async def test_creating_posts_is_limited_per_user_per_minute_and_per_hour(
     # Asking again with a key already answered gets the first answer back, quota or not.
     created = next(a for a in answers if a.status_code == 201)
     key = created.request.headers["Idempotency-Key"]
-    again = await attempt(0, **{"Idempotency-Key": key})
+    again = await attempt(int(key.removeprefix("key-")), **{"Idempotency-Key": key})
     assert (again.status_code, again.json()["id"]) == (201, created.json()["id"])
 
     # A minute later the minute's quota is free again, the hour's (five) is not.
@@ -295,3 +295,47 @@ async def test_creating_posts_is_limited_per_user_per_minute_and_per_hour(
         theirs = await other.post("/api/v1/posts", json={"caption": "Mine", "targets": [
             {"account_id": str(uuid.uuid4())}]})
         assert assert_error_shape(theirs, 422)["details"][0]["rule"] == "account_not_found"
+
+
+async def test_a_platform_limit_on_asking_about_an_account_is_a_429_to_wait_not_a_503(poster: Member,
+                                                                                      stack: Stack) -> None:
+    tiktok = poster.accounts["tiktok"]
+    for _ in range(40):  # TikTok answers creator_info 20 times a minute per token
+        options = await poster.http.get(f"/api/v1/accounts/{tiktok}/publishing-options")
+        if options.status_code != 200:
+            break
+    assert assert_error_shape(options, 429)["code"] == "platform_rate_limited"
+    assert int(options.headers["Retry-After"]) > 0
+    # A TikTok post needs those options to be checked, so it waits the same way.
+    post = await poster.http.post("/api/v1/posts", json={
+        "caption": "Too soon", "media": [video(stack)],
+        "targets": [{"account_id": tiktok, "settings": {"privacy_level": "SELF_ONLY"}}]})
+    assert assert_error_shape(post, 429)["code"] == "platform_rate_limited"
+    assert int(post.headers["Retry-After"]) > 0
+
+
+async def test_changing_a_post_while_a_worker_finishes_one_of_its_targets_is_not_a_deadlock(
+        poster: Member, db: asyncpg.Connection, stack: Stack) -> None:
+    """A worker locks its target, then the post (to see whether the post is complete); the API must take them in
+    that order too, or the two wait for each other and Postgres aborts one of them: the person's request."""
+    draft = await create(poster, caption="A draft", media=[], targets=[{"account_id": poster.accounts["page"]}],
+                         draft=True)
+    worker = await asyncpg.connect(stack.database_url)
+    try:
+        await worker.execute("SET deadlock_timeout = '20s'")  # so that Postgres gives up on the API, not on us
+        async with worker.transaction():
+            await worker.execute("SELECT 1 FROM publisher.targets WHERE id = $1::uuid FOR UPDATE",
+                                 draft["targets"][0]["id"])
+            cancel = asyncio.create_task(poster.http.post(f"/api/v1/posts/{draft['id']}/cancel"))
+
+            async def waiting_for_our_lock() -> bool:
+                return bool(await db.fetchval(
+                    "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE NOT l.granted "
+                    "AND a.datname = current_database() AND a.pid <> $1", worker.get_server_pid()))
+            await wait_for(waiting_for_our_lock, message="the cancellation to wait for the target's lock")
+            await worker.execute("SELECT 1 FROM publisher.posts WHERE id = $1::uuid FOR UPDATE", draft["id"])
+        cancelled = await cancel
+    finally:
+        await worker.close()
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["targets"][0]["status"] == "cancelled"

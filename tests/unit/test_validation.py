@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 from annotated_types import Ge, Le, MaxLen
-from pydantic import AfterValidator, BaseModel, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from services.publisher import rules
-from shared.validation import MAX_DEPTH, StrictModel, sane, value_problem
+from shared.validation import MAX_DEPTH, Instant, StrictModel, iso_text, sane, value_problem
 
 NOW = datetime(2027, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -53,13 +53,14 @@ def test_nesting_is_bounded() -> None:
 
 class Sample(StrictModel):
     text: str = ""
-    when: datetime | None = None
+    when: Instant | None = None
     number: float = 0
     anything: dict[str, Any] = {}
 
 
 @pytest.mark.parametrize("fields", [{"text": "\x00"}, {"text": "\ud800"}, {"when": "9999-12-31T23:59:59-10:00"},
-                                    {"when": "0001-01-01T00:00:00+10:00"}, {"number": float("nan")},
+                                    {"when": "0001-01-01T00:00:00+10:00"}, {"when": 0.5}, {"when": "1700000000"},
+                                    {"number": float("nan")},
                                     {"number": "Infinity"}, {"anything": {"a": "\ud800"}},
                                     {"anything": {"a": 10**20}}, {"unknown": 1}])
 def test_a_strict_model_refuses_each_of_them_as_a_validation_error(fields: dict[str, Any]) -> None:
@@ -165,18 +166,25 @@ def mentions(annotation: Any, kind: type) -> bool:
     return annotation is kind or any(mentions(a, kind) for a in typing.get_args(annotation))
 
 
-def checked_by_sane(annotation: Any) -> bool:
+def an_instant(annotation: Any) -> bool:
+    """Read as RFC 3339 text and bounded (shared.validation.Instant), wherever the time sits in the type."""
     if typing.get_origin(annotation) is typing.Annotated:
-        return any(isinstance(m, AfterValidator) and m.func is sane for m in annotation.__metadata__)
-    return any(checked_by_sane(a) for a in typing.get_args(annotation) if a is not type(None))
+        validators = {getattr(m, "func", None) for m in annotation.__metadata__}
+        return {iso_text, sane} <= validators
+    return any(an_instant(a) for a in typing.get_args(annotation) if a is not type(None))
 
 
-def test_every_request_body_of_every_service_is_a_strict_model() -> None:
-    loose = sorted({f"{service} {route.path}: {model.__name__}" for service, route in every_route()
-                    if route.body_field is not None
-                    for model in models_in(route.body_field.field_info.annotation)
-                    if not issubclass(model, StrictModel)})
+def test_every_request_body_of_every_service_is_a_strict_model_and_its_times_instants() -> None:
+    bodies = {(service, route.path, model) for service, route in every_route() if route.body_field is not None
+              for model in models_in(route.body_field.field_info.annotation)}
+    assert {model.__name__ for _, _, model in bodies} >= {"PostIn", "PostPatch", "SignUpIn", "DeletionRequestIn"}
+    loose = sorted(f"{service} {path}: {model.__name__}" for service, path, model in bodies
+                   if not issubclass(model, StrictModel))
     assert loose == [], "request bodies that skip shared/validation.py"
+    loose_times = sorted(f"{model.__name__}.{name}" for _, _, model in bodies
+                         for name, field in model.model_fields.items()
+                         if mentions(field.annotation, datetime) and not an_instant(field.annotation))
+    assert loose_times == []
 
 
 def test_every_parameter_is_bounded_and_every_time_is_sane() -> None:
@@ -187,8 +195,8 @@ def test_every_parameter_is_bounded_and_every_time_is_sane() -> None:
                       *dependant.cookie_params):
             annotation, metadata = param.field_info.annotation, param.field_info.metadata
             where = f"{service} {route.path} {param.name}"
-            if mentions(annotation, datetime) and not checked_by_sane(annotation):
-                unbounded.append(f"{where}: a time not checked by sane()")
+            if mentions(annotation, datetime) and not an_instant(annotation):
+                unbounded.append(f"{where}: a time that is not an Instant")
             if mentions(annotation, int) and not (any(isinstance(m, Ge) for m in metadata)
                                                   and any(isinstance(m, Le) for m in metadata)):
                 unbounded.append(f"{where}: a number without both bounds")
