@@ -51,6 +51,15 @@ def state_hash(state: str) -> bytes:
     return hashlib.sha256(state.encode()).digest()
 
 
+def still_usable(fingerprint: str, expires_at: datetime | None, *, rejected: str | None, now: datetime,
+                 margin: timedelta) -> bool:
+    """Whether the stored TikTok token (by its fingerprint) can be answered instead of refreshing: not the one the
+    platform refused, if one was, and not expiring within the margin either way."""
+    if rejected is not None and fingerprint == rejected:
+        return False
+    return expires_at is not None and expires_at - now >= margin
+
+
 @dataclass(frozen=True)
 class IssuedToken:
     access_token: str
@@ -75,7 +84,14 @@ class ConnectorService:
 
     # --- connecting ----------------------------------------------------------------------------
 
+    def require_configured(self, provider: str) -> None:
+        """Instagram Login is optional in production: without its app there is nothing to send people to."""
+        if provider == "instagram" and not self.settings.instagram_login_configured:
+            raise Conflict("Instagram Login is not set up on this Postifys. Connect an Instagram professional "
+                           "account through its Facebook Page instead.", code="provider_not_configured")
+
     async def start(self, caller: Caller, provider: str) -> str:
+        self.require_configured(provider)
         state = new_state()
         now = self.now()
         async with self.runtime.transaction() as session:
@@ -101,6 +117,7 @@ class ConnectorService:
 
     async def complete(self, caller: Caller, provider: str, params: dict[str, str]) -> str:
         """Handles the platform's redirect; answers where to send the browser next."""
+        self.require_configured(provider)
         state = params.get("state", "")
         if not state or len(state) > 256:
             raise BadRequest("The platform's answer carries no valid state.", code="invalid_state")
@@ -214,7 +231,9 @@ class ConnectorService:
         async with self.runtime.transaction() as session:
             account = await session.get_one(Account, account_id, with_for_update=True)
             current = await self.tokens.get(session, account_id, ACCESS, lock=True)
-            if current and self._still_usable(current[0], current[1].expires_at, rejected, now):
+            margin = timedelta(seconds=self.settings.tiktok_refresh_margin_seconds)
+            if current and still_usable(token_fingerprint(current[0]), current[1].expires_at, rejected=rejected,
+                                        now=now, margin=margin):
                 return current[0], current[1].expires_at  # another process refreshed it meanwhile
             refresh = await self.tokens.get(session, account_id, REFRESH, lock=True)
             if refresh is None:
@@ -239,12 +258,6 @@ class ConnectorService:
         if failure.token_invalid:
             raise reauth_required(account)
         raise PlatformUnavailable(f"TikTok could not refresh the authorization: {failure.message}")
-
-    def _still_usable(self, token: str, expires_at: datetime | None, rejected: str | None, now: datetime) -> bool:
-        if rejected is not None:
-            return token_fingerprint(token) != rejected
-        margin = timedelta(seconds=self.settings.tiktok_refresh_margin_seconds)
-        return expires_at is not None and expires_at - now >= margin
 
     async def _tiktok_call(self, account_id: uuid.UUID, token: str, call: Callable[[str], Awaitable[T]]) -> T:
         """A TikTok call that, refused for an invalid token, is made once more with a refreshed one."""

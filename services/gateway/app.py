@@ -188,7 +188,7 @@ def create_app(given: GatewaySettings | None = None) -> FastAPI:
             REQUEST_ID_HEADER: request.state.request_id})
         accounts = upstream.json()["items"] if upstream.status_code == 200 else []
         message = outcome_message(request.query_params.get("result"), request.query_params.get("provider"))
-        return HTMLResponse(render_accounts(accounts, message))
+        return HTMLResponse(render_accounts(accounts, message, instagram_login=settings.instagram_login_configured))
 
     @app.get("/posts/{post_id}", include_in_schema=False)
     async def post_page(request: Request, post_id: str) -> Response:

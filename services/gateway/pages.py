@@ -27,7 +27,7 @@ def outcome_message(result: str | None, provider: str | None) -> str | None:
     return OUTCOMES[result].format(platform=PLATFORM_NAMES[provider])
 
 
-def render_accounts(accounts: list[dict[str, Any]], message: str | None) -> str:
+def render_accounts(accounts: list[dict[str, Any]], message: str | None, *, instagram_login: bool) -> str:
     e = html.escape
     rows = []
     for a in accounts:
@@ -44,7 +44,7 @@ def render_accounts(accounts: list[dict[str, Any]], message: str | None) -> str:
              "<th>Declined permissions</th><th></th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
              if rows else "<p>No accounts connected yet.</p>")
     connect = "".join(f"<li><a href='/api/v1/connections/{p}/start'>Connect {e(name)}</a></li>"
-                      for p, name in PROVIDER_NAMES.items())
+                      for p, name in PROVIDER_NAMES.items() if p != "instagram" or instagram_login)
     notice = f"<p class='message' id='outcome'>{e(message)}</p>" if message else ""
     return ("<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Accounts · Postifys</title>"
             "<meta name='referrer' content='no-referrer'><link rel='stylesheet' href='/static/app.css'></head>"
