@@ -150,6 +150,18 @@ async def sandbox(stack: Stack, method: str, path: str, **kwargs: Any) -> Any:
         return response.json() if response.content else None
 
 
+def restart_with(stack: Stack, service: str, env: dict[str, str | None]) -> None:
+    """Starts one service of the stack again with some settings changed (None: unset)."""
+    stack.system.stop_one(service)
+    for name, value in env.items():
+        if value is None:
+            stack.env.pop(name, None)
+        else:
+            stack.env[name] = value
+    stack.system.start_one(service)
+    stack.system.wait_ready(timeout=60, names=(service,))
+
+
 def signed_as(stack: Stack, caller: str) -> httpx.Auth:
     """Signs requests to the stack's services as `caller` would, with the key the stack derived for it."""
     return development_signer(stack.env["POSTIFYS_INTERNAL_SECRET"], caller,

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.e2e.publishing_support import Member, create, image, publishes, video
-from tests.support import STRONG_PASSWORD, Stack, sign_in, sign_up, token_from, unique_email, wait_for
+from tests.support import STRONG_PASSWORD, Stack, restart_with, sign_in, sign_up, token_from, unique_email, wait_for
 
 PUBLIC_POSTS = ["/api/v1/auth/signup", "/api/v1/auth/login", "/api/v1/auth/verify-email",
                 "/api/v1/auth/resend-verification", "/api/v1/auth/password-reset",
@@ -241,22 +241,11 @@ def low_post_quotas(stack: Stack) -> Iterator[dict[str, int]]:
     """The publisher restarted with small quotas, and restarted as it was afterwards."""
     quotas = {"POSTIFYS_POSTS_PER_MINUTE": 3, "POSTIFYS_POSTS_PER_HOUR": 5}
     before = {name: stack.env.get(name) for name in quotas}
-    restart_publisher(stack, {name: str(value) for name, value in quotas.items()})
+    restart_with(stack, "publisher", {name: str(value) for name, value in quotas.items()})
     try:
         yield quotas
     finally:
-        restart_publisher(stack, before)
-
-
-def restart_publisher(stack: Stack, env: dict[str, str | None]) -> None:
-    stack.system.stop_one("publisher")
-    for name, value in env.items():
-        if value is None:
-            stack.env.pop(name, None)
-        else:
-            stack.env[name] = value
-    stack.system.start_one("publisher")
-    stack.system.wait_ready(timeout=60, names=("publisher",))
+        restart_with(stack, "publisher", before)
 
 
 async def test_creating_posts_is_limited_per_user_per_minute_and_per_hour(

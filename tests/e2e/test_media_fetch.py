@@ -15,7 +15,7 @@ import pytest
 
 from deploy.system import resident_memory_kib
 from tests.e2e.publishing_support import Member, create, media_url, settled
-from tests.support import Stack, wait_for
+from tests.support import Stack, restart_with, wait_for
 
 GIB = 1024 ** 3
 # What the publisher may grow by while a 2 GB body streams through it: far below the 256 MB it refuses at.
@@ -54,27 +54,16 @@ def download_span(target: dict[str, Any]) -> tuple[datetime, datetime]:
     return started[0], done[0]
 
 
-def restart_publisher(stack: Stack, env: dict[str, str | None]) -> None:
-    stack.system.stop_one("publisher")
-    for name, value in env.items():
-        if value is None:
-            stack.env.pop(name, None)
-        else:
-            stack.env[name] = value
-    stack.system.start_one("publisher")
-    stack.system.wait_ready(timeout=60, names=("publisher",))
-
-
 @pytest.fixture
 def one_download_slot(stack: Stack) -> Iterator[None]:
     """The publisher restarted with one download at once and two targets in hand at once, and as it was after."""
     changes = {"POSTIFYS_MEDIA_FETCH_CONCURRENCY": "1", "POSTIFYS_WORKER_CONCURRENCY": "2"}
     before = {name: stack.env.get(name) for name in changes}
-    restart_publisher(stack, changes)
+    restart_with(stack, "publisher", changes)
     try:
         yield
     finally:
-        restart_publisher(stack, before)
+        restart_with(stack, "publisher", before)
 
 
 async def test_a_video_declared_at_2_gb_is_refused_on_its_content_length(poster: Member, stack: Stack) -> None:
