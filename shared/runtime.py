@@ -169,8 +169,10 @@ def require_verified_caller(caller: Annotated[Caller, Depends(require_caller)]) 
 
 def serve(app: FastAPI, settings: ServiceSettings) -> None:
     configure_logging(service=settings.service_name, level=settings.log_level, json=json_logs(settings))
+    # Idle connections stay open longer than any caller's pool keeps them (httpx: 5 s), so a caller never sends
+    # a request on a connection this side is closing at that moment.
     config = uvicorn.Config(app, host=settings.host, port=settings.listen_port, log_config=None, access_log=False,
-                            server_header=False, timeout_graceful_shutdown=5)
+                            server_header=False, timeout_graceful_shutdown=5, timeout_keep_alive=75)
     # The port first, then the app: a taken port ends the process at once, before the bus connection starts
     # (whose reconnect loop would otherwise keep a failed process from ever exiting).
     uvicorn.Server(config).run(sockets=[config.bind_socket()])

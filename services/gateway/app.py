@@ -144,7 +144,8 @@ def create_app(given: GatewaySettings | None = None) -> FastAPI:
         try:
             response = await client().post(f"{settings.identity_url}/internal/sessions/resolve",
                                            json={"token": token}, headers={REQUEST_ID_HEADER: request.state.request_id})
-        except httpx.HTTPError:
+        except httpx.HTTPError as exc:
+            log.warning("Identity unreachable", error=type(exc).__name__)
             raise IdentityUnavailable() from None
         return response.json() if response.status_code == 200 else None
 
