@@ -7,18 +7,17 @@ import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import unquote
 
 import httpx
 import structlog
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.gateway.metrics import metrics_listener
 from services.gateway.openapi import merged_openapi
-from services.gateway.pages import outcome_message, render_accounts, render_post
 from services.gateway.privacy_pages import (
     DELETION_INSTRUCTIONS_PATH,
     render_deletion_instructions,
@@ -29,6 +28,9 @@ from services.gateway.readiness import CachedReadiness
 from services.gateway.routing import CROSS_SITE_ALLOWED, SERVICES, needs_session, service_for, service_url
 from services.gateway.security import client_address, is_cross_site
 from services.gateway.settings import GatewaySettings
+from services.gateway.web.context import Upstream, content_security_policy
+from services.gateway.web.deps import WebDeps
+from services.gateway.web.routes import web_router
 from shared.errors import PostifysError, error_body
 from shared.internal import (
     CLIENT_IP_HEADER,
@@ -74,6 +76,7 @@ def create_app(given: GatewaySettings | None = None) -> FastAPI:
             auth=signer.auth(), follow_redirects=False,
         ) as client, metrics_listener(settings.metrics_host, settings.metrics_listen_port):
             state["client"] = client
+            state["upstream"] = Upstream(client, {s: service_url(settings, s) for s in SERVICES})
             yield
 
     def client() -> httpx.AsyncClient:
@@ -90,7 +93,7 @@ def create_app(given: GatewaySettings | None = None) -> FastAPI:
 
     security_headers = [("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"),
                         ("Referrer-Policy", "no-referrer"),
-                        ("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; form-action 'self'")]
+                        ("Content-Security-Policy", content_security_policy())]
     if settings.is_production:
         security_headers.append(("Strict-Transport-Security", "max-age=63072000; includeSubDomains"))
 
@@ -179,29 +182,8 @@ def create_app(given: GatewaySettings | None = None) -> FastAPI:
                 response.headers.append(name, value)
         return response
 
-    @app.get("/accounts", include_in_schema=False)
-    async def accounts_page(request: Request) -> Response:
-        session = await resolve_session(request)
-        if session is None:
-            return RedirectResponse("/", status_code=303)
-        upstream = await client().get(f"{settings.connector_url}/api/v1/accounts", headers={
-            USER_HEADER: session["user_id"], SESSION_HEADER: session["session_id"],
-            REQUEST_ID_HEADER: request.state.request_id})
-        accounts = upstream.json()["items"] if upstream.status_code == 200 else []
-        message = outcome_message(request.query_params.get("result"), request.query_params.get("provider"))
-        return HTMLResponse(render_accounts(accounts, message, instagram_login=settings.instagram_login_configured))
-
-    @app.get("/posts/{post_id}", include_in_schema=False)
-    async def post_page(request: Request, post_id: str) -> Response:
-        session = await resolve_session(request)
-        if session is None:
-            return RedirectResponse("/", status_code=303)
-        upstream = await client().get(f"{settings.publisher_url}/api/v1/posts/{quote(post_id, safe='')}", headers={
-            USER_HEADER: session["user_id"], SESSION_HEADER: session["session_id"],
-            REQUEST_ID_HEADER: request.state.request_id})
-        if upstream.status_code != 200:
-            return HTMLResponse("<!doctype html><p>No such post.</p><p><a href='/'>Home</a></p>", status_code=404)
-        return HTMLResponse(render_post(upstream.json()))
+    app.include_router(web_router(WebDeps(settings=settings, upstream=lambda: state["upstream"],
+                                          resolve_session=resolve_session)))
 
     @app.get("/api/v1/openapi.json", include_in_schema=False)
     async def openapi() -> JSONResponse:
@@ -222,11 +204,13 @@ def create_app(given: GatewaySettings | None = None) -> FastAPI:
     async def deletion_instructions() -> HTMLResponse:
         return HTMLResponse(render_deletion_instructions())
 
-    @app.get("/static/{name}", include_in_schema=False)
+    assets = static_assets()
+
+    @app.get("/static/{name:path}", include_in_schema=False)
     async def static(name: str) -> Response:
-        if name not in ("app.js", "app.css"):
+        if name not in assets:
             return JSONResponse(error_body("not_found", "Not found."), status_code=404)
-        return FileResponse(STATIC / name)
+        return FileResponse(assets[name], headers={"Cache-Control": "no-cache"})
 
     if settings.serves_dev_mailbox:
         @app.get("/dev/mailbox", include_in_schema=False)
@@ -253,6 +237,12 @@ def create_app(given: GatewaySettings | None = None) -> FastAPI:
         return await forward(request, service)
 
     return app
+
+
+def static_assets() -> dict[str, Path]:
+    """Every file the browser may fetch below /static/, found once: a request can only name one of them."""
+    return {path.relative_to(STATIC).as_posix(): path for path in STATIC.rglob("*")
+            if path.is_file() and path.suffix in (".js", ".css", ".svg", ".png", ".woff2")}
 
 
 def _page(name: str) -> Any:
