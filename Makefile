@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 READY := $(VENV)/.installed
 
-.PHONY: install run test lint bench dead-letters replay-dead-letters webhook-deliveries replay-webhook clean vault-key vault-rotate \
+.PHONY: install run test lint browser-deps bench dead-letters replay-dead-letters webhook-deliveries replay-webhook clean vault-key vault-rotate \
 	internal-keys
 
 $(READY): pyproject.toml
@@ -23,7 +23,23 @@ lint: $(READY)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-test: lint
+# The browser tests drive Debian's Chromium and inject axe-core (npm); without them they are skipped, loudly.
+AXE := tests/browser/node_modules/axe-core/axe.min.js
+
+$(AXE): tests/browser/package-lock.json
+	@if command -v npm >/dev/null; then cd tests/browser && npm ci --no-audit --no-fund --loglevel=error; \
+	else echo "postifys: npm is missing, so the browser tests will be skipped (apt-get install npm)"; fi
+
+browser-deps: $(AXE)
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "postifys: installing Debian's chromium for the browser tests"; \
+	    (apt-get install -y -q chromium >/dev/null 2>&1 || \
+	     (apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null)); \
+	  else echo "postifys: /usr/bin/chromium is missing (sudo apt-get install chromium); browser tests will be skipped"; fi; \
+	fi
+
+test: lint browser-deps
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 bench: $(READY)
@@ -46,7 +62,7 @@ replay-webhook: $(READY)
 	$(BIN)/python -m deploy.webhook_deliveries replay $(ID)
 
 clean:
-	rm -rf $(VENV) .run .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .run .pytest_cache .mypy_cache .ruff_cache tests/browser/node_modules
 
 # Put a new key first in POSTIFYS_VAULT_KEYS (`make vault-key ID=k2` prints one), then re-wrap everything.
 vault-key: $(READY)

@@ -12,17 +12,12 @@ from urllib.parse import unquote
 import httpx
 import structlog
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.gateway.metrics import metrics_listener
 from services.gateway.openapi import merged_openapi
-from services.gateway.privacy_pages import (
-    DELETION_INSTRUCTIONS_PATH,
-    render_deletion_instructions,
-    render_privacy_policy,
-)
 from services.gateway.ratelimit import PathLimits, RateLimiter
 from services.gateway.readiness import CachedReadiness
 from services.gateway.routing import CROSS_SITE_ALLOWED, SERVICES, needs_session, service_for, service_url
@@ -194,15 +189,6 @@ def create_app(given: GatewaySettings | None = None) -> FastAPI:
                                     status_code=503)
             state["openapi"] = document
         return JSONResponse(state["openapi"])
-
-    @app.get("/privacy", include_in_schema=False)
-    async def privacy_policy() -> HTMLResponse:
-        return HTMLResponse(render_privacy_policy((STATIC / "privacy-policy.txt").read_text(encoding="utf-8")))
-
-    # Served here: the privacy service only answers below /privacy/deletion/ (see routing.ROUTES).
-    @app.get(DELETION_INSTRUCTIONS_PATH, include_in_schema=False)
-    async def deletion_instructions() -> HTMLResponse:
-        return HTMLResponse(render_deletion_instructions())
 
     assets = static_assets()
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import re
+from dataclasses import dataclass
 
 DELETION_INSTRUCTIONS_PATH = "/privacy/deletion-instructions"
 # The address the policy gives for privacy questions; a unit test keeps the two in step.
@@ -16,19 +17,27 @@ _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za
 _SENTENCE_END = (".", ":", ";", "!", "?", ")")
 
 
-def render_privacy_policy(text: str) -> str:
+@dataclass(frozen=True)
+class Document:
+    """A page of text for the layout: its title and its body, every line of it already escaped."""
+
+    title: str
+    body: str
+
+
+def render_privacy_policy(text: str) -> Document:
     """The policy as HTML: its first line is the title, short lines without a final stop are section headings,
     lines starting with "- " are list items, the rest are paragraphs. Every line is escaped."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     title, body = (lines[0], lines[1:]) if lines else ("Privacy Policy", [])
     links = (f"<p><a href='{DELETION_INSTRUCTIONS_PATH}'>How to delete your data</a> · "
              "<a href='/'>Home</a></p>")
-    return _document(title, f"<h1>{html.escape(title)}</h1>{_policy_body(body)}{links}")
+    return Document(title, f"<h1>{html.escape(title)}</h1>{_policy_body(body)}{links}")
 
 
-def render_deletion_instructions(contact: str = PRIVACY_CONTACT) -> str:
+def render_deletion_instructions(contact: str = PRIVACY_CONTACT) -> Document:
     email = _linked_emails(html.escape(contact))
-    return _document("How to delete your data", DELETION_INSTRUCTIONS.format(email=email))
+    return Document("How to delete your data", DELETION_INSTRUCTIONS.format(email=email))
 
 
 def _policy_body(lines: list[str]) -> str:
@@ -58,13 +67,6 @@ def _inline(text: str) -> str:
 def _linked_emails(escaped: str) -> str:
     # Runs on escaped text: an address has no character that escaping changes, so the match is the address.
     return _EMAIL.sub(lambda match: f"<a href='mailto:{match[0]}'>{match[0]}</a>", escaped)
-
-
-def _document(title: str, body: str) -> str:
-    return ("<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-            f"<title>{html.escape(title)} · Postifys</title>"
-            "<meta name='referrer' content='no-referrer'><link rel='stylesheet' href='/static/app.css'></head>"
-            f"<body>{body}</body></html>")
 
 
 DELETION_INSTRUCTIONS = """<h1>How to delete your data</h1>
