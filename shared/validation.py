@@ -4,10 +4,12 @@ which pydantic turns into the one 422 shape; `StrictModel` applies them to every
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from datetime import datetime
 from typing import Annotated, Any
+from zoneinfo import available_timezones
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, field_validator
 
@@ -81,6 +83,16 @@ def iso_text(value: Any) -> Any:
     if isinstance(value, datetime) or (isinstance(value, str) and _ISO_DATE.match(value)):
         return value
     raise ValueError("must be a date and time such as 2030-01-31T09:00:00+01:00")
+
+
+@functools.cache
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def valid_zone(name: str) -> bool:
+    """Names from the IANA database only: not every file ZoneInfo would open is a time zone."""
+    return name in _zones()
 
 
 Text = Annotated[str, AfterValidator(sane)]

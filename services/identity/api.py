@@ -12,6 +12,7 @@ from pydantic import BaseModel, EmailStr, Field
 from services.identity.export import IdentityExport, export_user
 from services.identity.passwords import MAX_LENGTH, MIN_LENGTH
 from services.identity.service import ClientInfo, IdentityService
+from services.identity.tables import User
 from shared.errors import ERROR_RESPONSES, Unauthorized
 from shared.internal import CLIENT_IP_HEADER, Caller, callers
 from shared.runtime import require_caller
@@ -21,10 +22,27 @@ NewPassword = Annotated[str, Field(min_length=MIN_LENGTH, max_length=MAX_LENGTH,
                                     description="At least 12 characters; common passwords are refused.")]
 
 
+PersonName = Annotated[str, Field(min_length=1, max_length=100, pattern=r"\S")]
+ZoneName = Annotated[str, Field(min_length=1, max_length=64, examples=["Europe/Paris"])]
+
+
 class SignUpIn(StrictModel):
-    name: str = Field(min_length=1, max_length=100, pattern=r"\S")
+    name: PersonName
     email: EmailStr = Field(max_length=254)
     password: NewPassword
+    timezone: ZoneName | None = Field(
+        default=None, description="The browser's IANA time zone (Intl.DateTimeFormat().resolvedOptions().timeZone). "
+        "A default, not a choice: a name that is missing or not in the IANA database becomes UTC, without an "
+        "error; PATCH /api/v1/me changes it.")
+
+
+class MePatch(StrictModel):
+    """Only the fields sent change."""
+
+    name: PersonName | None = None
+    timezone: ZoneName | None = Field(
+        default=None, description="An IANA time zone name, such as Europe/Paris: every time is shown in it (and "
+        "stored in UTC). A name not in the IANA database is refused with 422 timezone_unknown.")
 
 
 class EmailIn(StrictModel):
@@ -55,6 +73,7 @@ class UserOut(BaseModel):
     name: str
     email: str
     email_verified: bool
+    timezone: str = Field(description="The IANA time zone the person's times are shown in; UTC unless chosen.")
 
 
 class SignUpOut(BaseModel):
@@ -101,10 +120,18 @@ class ResolveOut(BaseModel):
     user_id: uuid.UUID
     session_id: uuid.UUID
     email_verified: bool
+    name: str
+    email: str
+    timezone: str
 
 
 RESET_ACCEPTED = "If an account uses this address, we have sent it a link to choose a new password."
 RESEND_ACCEPTED = "If an unverified account uses this address, we have sent it a new confirmation link."
+
+
+def user_out(user: User) -> UserOut:
+    return UserOut(id=user.id, name=user.name, email=user.email, email_verified=user.email_verified_at is not None,
+                   timezone=user.timezone)
 
 
 def client_info(request: Request) -> ClientInfo:
@@ -124,7 +151,8 @@ def build_routers(service: IdentityService) -> tuple[APIRouter, APIRouter]:
 
     @api.post("/auth/signup", status_code=status.HTTP_201_CREATED, response_model=SignUpOut, tags=["auth"])
     async def sign_up(body: SignUpIn, client: ClientDep) -> SignUpOut:
-        user_id = await service.sign_up(name=body.name, email=body.email, password=body.password, client=client)
+        user_id = await service.sign_up(name=body.name, email=body.email, password=body.password, client=client,
+                                        timezone=body.timezone)
         return SignUpOut(id=user_id, email=body.email.strip().lower())
 
     @api.post("/auth/verify-email", response_model=VerifiedOut, tags=["auth"])
@@ -142,8 +170,7 @@ def build_routers(service: IdentityService) -> tuple[APIRouter, APIRouter]:
         signed_in = await service.sign_in(email=body.email, password=body.password, client=client)
         response.set_cookie(settings.session_cookie_name, signed_in.token, max_age=signed_in.max_age, path="/",
                             httponly=True, samesite="lax", secure=settings.is_production)
-        user = signed_in.user
-        return UserOut(id=user.id, name=user.name, email=user.email, email_verified=user.email_verified_at is not None)
+        return user_out(signed_in.user)
 
     @api.post("/auth/logout", status_code=204, tags=["auth"])
     async def sign_out(caller: CallerDep) -> Response:
@@ -156,8 +183,11 @@ def build_routers(service: IdentityService) -> tuple[APIRouter, APIRouter]:
 
     @api.get("/me", response_model=UserOut, tags=["auth"])
     async def me(caller: CallerDep) -> UserOut:
-        user = await service.get_user(caller.user_id)
-        return UserOut(id=user.id, name=user.name, email=user.email, email_verified=user.email_verified_at is not None)
+        return user_out(await service.get_user(caller.user_id))
+
+    @api.patch("/me", response_model=UserOut, tags=["auth"])
+    async def change_me(body: MePatch, caller: CallerDep) -> UserOut:
+        return user_out(await service.update_profile(caller.user_id, name=body.name, timezone=body.timezone))
 
     @api.get("/auth/sessions", response_model=SessionList, tags=["auth"])
     async def list_sessions(caller: CallerDep) -> SessionList:
@@ -197,7 +227,8 @@ def build_routers(service: IdentityService) -> tuple[APIRouter, APIRouter]:
         if resolved is None:
             raise Unauthorized("Your session has ended. Sign in again.", code="session_expired")
         return ResolveOut(user_id=resolved.user_id, session_id=resolved.session_id,
-                          email_verified=resolved.email_verified)
+                          email_verified=resolved.email_verified, name=resolved.name, email=resolved.email,
+                          timezone=resolved.timezone)
 
     @internal.post("/users/{user_id}/confirm-password", status_code=204)
 

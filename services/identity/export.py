@@ -22,6 +22,7 @@ class ProfileExport(BaseModel):
     email_verified_at: datetime | None
     password_changed_at: datetime
     created_at: datetime
+    timezone: str
 
 
 class SessionExport(BaseModel):
@@ -64,7 +65,7 @@ def profile_of(user: t.User) -> ProfileExport:
     return ProfileExport(id=user.id, name=user.name, email=user.email,
                          email_verified=user.email_verified_at is not None,
                          email_verified_at=user.email_verified_at, password_changed_at=user.password_changed_at,
-                         created_at=user.created_at)
+                         created_at=user.created_at, timezone=user.timezone)
 
 
 def session_of(record: t.Session) -> SessionExport:

@@ -21,6 +21,7 @@ from services.identity.tokens import email_key, new_token, token_hash
 from shared.errors import BadRequest, Forbidden, NotFound, TooManyRequests, Unauthorized, Unprocessable
 from shared.events import UserEmailVerified, UserPasswordChanged, UserRegistered
 from shared.runtime import ServiceRuntime
+from shared.validation import valid_zone
 
 VERIFY = "verify"
 RESET = "reset"
@@ -61,6 +62,9 @@ class ResolvedSession:
     user_id: uuid.UUID
     session_id: uuid.UUID
     email_verified: bool
+    name: str
+    email: str
+    timezone: str
 
 
 def password_problem(password: str, *, email: str = "", name: str = "") -> None:
@@ -83,8 +87,11 @@ class IdentityService:
 
     # --- sign-up and verification -------------------------------------------------------------
 
-    async def sign_up(self, *, name: str, email: str, password: str, client: ClientInfo) -> uuid.UUID:
+    async def sign_up(self, *, name: str, email: str, password: str, client: ClientInfo,
+                      timezone: str | None = None) -> uuid.UUID:
+        """`timezone` is the browser's guess, not the person's choice: one that is not an IANA name becomes UTC."""
         email = email.strip().lower()
+        zone = timezone if timezone and valid_zone(timezone) else "UTC"
         password_problem(password, email=email, name=name)
         password_hash = await self.hasher.hash_async(password)
         now = self.now()
@@ -101,10 +108,10 @@ class IdentityService:
                     link=f"{self.settings.public_url}/", link_label="Open Postifys"))
                 return uuid.uuid4()
             user = t.User(id=uuid.uuid4(), name=name.strip(), email=email, password_hash=password_hash,
-                          created_at=now, password_changed_at=now)
+                          created_at=now, password_changed_at=now, timezone=zone)
             inserted = await session.execute(
                 insert(t.User).values(id=user.id, name=user.name, email=email, password_hash=password_hash,
-                                      created_at=now, password_changed_at=now)
+                                      created_at=now, password_changed_at=now, timezone=zone)
                 .on_conflict_do_nothing(index_elements=[t.User.email]).returning(t.User.id))
             if inserted.first() is None:
                 return uuid.uuid4()  # a concurrent sign-up with this email won; same answer as above
@@ -168,19 +175,20 @@ class IdentityService:
         now = self.now()
         async with self.runtime.transaction() as session:
             row = (await session.execute(
-                sa.select(t.Session, t.User.email_verified_at).join(t.User, t.User.id == t.Session.user_id)
+                sa.select(t.Session, t.User.email_verified_at, t.User.name, t.User.email, t.User.timezone)
+                .join(t.User, t.User.id == t.Session.user_id)
                 .where(t.Session.token_hash == token_hash(token), t.Session.revoked_at.is_(None))
             )).first()
             if row is None:
                 return None
-            record, verified_at = row
+            record, verified_at, name, email, zone = row
             idle = timedelta(seconds=self.settings.session_idle_timeout_seconds)
             if now >= record.expires_at or now - record.last_seen_at >= idle:
                 return None
             if now - record.last_seen_at >= SESSION_TOUCH_INTERVAL:
                 record.last_seen_at = now
             return ResolvedSession(user_id=record.user_id, session_id=record.id,
-                                   email_verified=verified_at is not None)
+                                   email_verified=verified_at is not None, name=name, email=email, timezone=zone)
 
     async def sign_out(self, session_id: uuid.UUID) -> None:
         async with self.runtime.transaction() as session:
@@ -210,6 +218,21 @@ class IdentityService:
             user = await session.get(t.User, user_id)
         if user is None:
             raise Unauthorized()
+        return user
+
+    async def update_profile(self, user_id: uuid.UUID, *, name: str | None = None,
+                             timezone: str | None = None) -> t.User:
+        if timezone is not None and not valid_zone(timezone):
+            message = f"{timezone} is not a time zone we know. Choose one by its IANA name, such as Europe/Paris."
+            raise Unprocessable(message, code="timezone_unknown", details=[{"field": "timezone", "message": message}])
+        async with self.runtime.transaction() as session:
+            user = await session.get(t.User, user_id, with_for_update=True)
+            if user is None:
+                raise Unauthorized()
+            if name is not None:
+                user.name = name.strip()
+            if timezone is not None:
+                user.timezone = timezone
         return user
 
     # --- passwords -----------------------------------------------------------------------------

@@ -30,6 +30,8 @@ class User(Base):
     email_verified_at: Mapped[datetime | None] = mapped_column(Timestamp)
     password_changed_at: Mapped[datetime] = mapped_column(Timestamp)
     created_at: Mapped[datetime] = mapped_column(Timestamp)
+    # The IANA name times are shown in; what is stored is always UTC.
+    timezone: Mapped[str] = mapped_column(sa.Text, server_default="UTC", default="UTC")
 
 
 class Session(Base):

@@ -3,7 +3,6 @@ treated. Every refusal names the target and the rule, in words for the person wh
 
 from __future__ import annotations
 
-import functools
 import json
 import random
 import re
@@ -11,9 +10,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
-from shared.validation import time_problem
+from shared.validation import time_problem, valid_zone
 
 DRAFT, SCHEDULED, QUEUED, PUBLISHING, PROCESSING, UNKNOWN = (
     "draft", "scheduled", "queued", "publishing", "processing", "unknown")
@@ -71,16 +70,6 @@ def due_time(scheduled_at: datetime | None, timezone: str | None, now: datetime)
             raise ValueError(f"{scheduled_at:%Y-%m-%d %H:%M} does not exist in {timezone}: the clocks skip it.")
         return local.astimezone(UTC)
     return scheduled_at.astimezone(UTC)
-
-
-@functools.cache
-def _zones() -> frozenset[str]:
-    return frozenset(available_timezones())
-
-
-def valid_zone(name: str) -> bool:
-    """Names from the IANA database only: not every file ZoneInfo would open is a time zone."""
-    return name in _zones()
 
 
 @dataclass(frozen=True)
