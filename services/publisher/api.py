@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Header, Query, Response
 from pydantic import BaseModel, Field
 
 from services.publisher import rules
-from services.publisher.service import Draft, PostService
+from services.publisher.service import Draft, Listing, PostService, TargetDraft
 from services.publisher.tables import Post, Target, TargetEvent
 from shared.errors import ERROR_RESPONSES, BadRequest
 from shared.internal import Caller
@@ -29,10 +29,21 @@ class MediaIn(StrictModel):
     duration_sec: float | None = Field(default=None, ge=0, le=36000)
 
 
+TARGET_CAPTION = ("This account's own caption, checked against its platform's rules (Instagram's 2,200 characters "
+                  "and 30 hashtags, for one) instead of the post's. null or absent: the post's caption; \"\": no "
+                  "text on this account.")
+
+
 class TargetIn(StrictModel):
     account_id: uuid.UUID
     settings: dict[str, Any] = Field(default_factory=dict, max_length=32,
                                      description="Per-platform settings; each platform takes its own.")
+    caption: str | None = Field(default=None, max_length=10000, description=TARGET_CAPTION)
+
+
+class TargetPatch(StrictModel):
+    account_id: uuid.UUID = Field(description="Which of the post's targets, by its account.")
+    caption: str | None = Field(default=None, max_length=10000, description=TARGET_CAPTION)
 
 
 class PostIn(StrictModel):
@@ -52,6 +63,10 @@ class PostPatch(StrictModel):
     scheduled_at: Instant | None = None
     timezone: str | None = Field(default=None, max_length=64)
     draft: bool = False
+    targets: list[TargetPatch] = Field(
+        default_factory=list, max_length=25,
+        description="Caption changes for some of the post's targets; the others keep theirs. Targets themselves "
+                    "are not added or removed here.")
 
 
 class TimelineEntry(BaseModel):
@@ -72,6 +87,7 @@ class TargetOut(BaseModel):
     kind: str
     status: str
     settings: dict[str, Any]
+    caption: str | None = Field(description="This account's own caption; null when it publishes the post's.")
     due_at: datetime | None
     attempts: int
     remote_id: str | None
@@ -91,6 +107,8 @@ class PostOut(BaseModel):
     timezone: str | None
     draft: bool
     status: str
+    due_at: datetime | None = Field(description="When the post is due (its targets' due time; the creation time for "
+                                    "one published at once); null for a draft given no time.")
     created_at: datetime
     updated_at: datetime
     targets: list[TargetOut]
@@ -118,31 +136,60 @@ def render(post: Post, targets: list[Target], events: list[TargetEvent] | None =
             platform_ids=e.platform_ids, error_class=e.error_class, message=e.message))
     return PostOut(
         id=post.id, caption=post.caption, media=post.media, scheduled_at=post.scheduled_at, timezone=post.timezone,
-        draft=post.draft, status=post_status(post, targets), created_at=post.created_at, updated_at=post.updated_at,
-        targets=[TargetOut(
+        draft=post.draft, status=post_status(post, targets), due_at=post.due_at, created_at=post.created_at,
+        updated_at=post.updated_at, targets=[TargetOut(
             id=t.id, account_id=t.account_id, platform=t.platform, kind=t.kind, status=t.status, settings=t.settings,
-            due_at=t.due_at, attempts=t.attempts, remote_id=t.remote_id, permalink=t.permalink,
+            caption=t.caption, due_at=t.due_at, attempts=t.attempts, remote_id=t.remote_id, permalink=t.permalink,
             error_class=t.error_class, error_message=t.error_message, needs_review=t.needs_review,
             finished_at=t.finished_at, timeline=by_target.get(t.id, []) if events is not None else None)
             for t in targets]).model_dump(mode="json")
 
 
-def encode_cursor(post: Post) -> str:
-    return base64.urlsafe_b64encode(f"{post.created_at.isoformat()}|{post.id}".encode()).decode()
+Sort = Literal["created", "due"]
+DUE_CURSOR = "due"  # a due-sorted cursor says so; a creation-sorted one keeps the shape it always had
 
 
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+def encode_cursor(post: Post, sort: Sort) -> str:
+    if sort == "due":
+        assert post.due_at is not None  # the due-sorted list holds only posts with a due time
+        text = f"{DUE_CURSOR}|{post.due_at.isoformat()}|{post.id}"
+    else:
+        text = f"{post.created_at.isoformat()}|{post.id}"
+    return base64.urlsafe_b64encode(text.encode()).decode()
+
+
+def decode_cursor(cursor: str, sort: Sort) -> tuple[datetime, uuid.UUID]:
     try:
-        created, post_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-        created_at = sane(datetime.fromisoformat(created))
-        return created_at.replace(tzinfo=created_at.tzinfo or UTC), uuid.UUID(post_id)
+        parts = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+        if sort == "due":
+            marker, at, post_id = parts
+            if marker != DUE_CURSOR:
+                raise ValueError(marker)
+        else:
+            at, post_id = parts
+        moment = sane(datetime.fromisoformat(at))
+        return moment.replace(tzinfo=moment.tzinfo or UTC), uuid.UUID(post_id)
     except (ValueError, UnicodeDecodeError):
-        raise BadRequest("The cursor is not one this API gave out.", code="invalid_cursor") from None
+        raise BadRequest("The cursor is not one this API gave out for this sort.", code="invalid_cursor") from None
+
+
+LIST_DESCRIPTION = (
+    "The person's posts, newest first: by creation (sort=created, the default) or by due time (sort=due, for a "
+    "calendar). A post's due time is when its targets were scheduled to go out (its creation time when published "
+    "at once); a draft given no time has none, so sort=due, due_from and due_to leave it out (sort=created lists "
+    "it). Page with next_cursor, under the same sort and filters.")
+DUE_FROM = "Only posts due at or after this time (RFC 3339, with an offset)."
+DUE_TO = "Only posts due before this time (RFC 3339, with an offset): due_from is inclusive, due_to exclusive."
+SORT = ("created: newest created first. due: latest due time first; drafts with no due time are left out. "
+        "Ties are broken by id.")
+CURSOR = ("next_cursor of the previous page, with the same sort; a cursor from the other sort is refused (400 "
+          "invalid_cursor).")
 
 
 def draft_of(body: PostIn) -> Draft:
     return Draft(caption=body.caption, media=[rules.Media(**m.model_dump()) for m in body.media],
-                 targets=[(t.account_id, t.settings) for t in body.targets], scheduled_at=body.scheduled_at,
+                 targets=[TargetDraft(t.account_id, t.settings, t.caption) for t in body.targets],
+                 scheduled_at=body.scheduled_at,
                  timezone=body.timezone, draft=body.draft)
 
 
@@ -158,19 +205,23 @@ def build_router(service: PostService) -> APIRouter:
             response.headers["Idempotent-Replayed"] = "true"
         return post
 
-    @api.get("/posts", response_model=PostList)
+    @api.get("/posts", response_model=PostList, description=LIST_DESCRIPTION)
     async def list_posts(caller: CallerDep, status: Annotated[str | None, Query(max_length=20)] = None,
                          account_id: uuid.UUID | None = None, created_from: Instant | None = None,
                          created_to: Instant | None = None,
-                         cursor: Annotated[str | None, Query(max_length=200)] = None,
+                         due_from: Annotated[Instant | None, Query(description=DUE_FROM)] = None,
+                         due_to: Annotated[Instant | None, Query(description=DUE_TO)] = None,
+                         sort: Annotated[Sort, Query(description=SORT)] = "created",
+                         cursor: Annotated[str | None, Query(max_length=200, description=CURSOR)] = None,
                          limit: Annotated[int, Query(ge=1, le=100)] = 20) -> PostList:
         if status is not None and status not in rules.STATUSES:
             raise BadRequest(f"status is one of {', '.join(rules.STATUSES)}.", code="invalid_status")
-        rows = await service.list_posts(caller.user_id, status=status, account_id=account_id,
-                                        created_from=_utc(created_from), created_to=_utc(created_to),
-                                        before=decode_cursor(cursor) if cursor else None, limit=limit)
+        rows = await service.list_posts(caller.user_id, Listing(
+            limit=limit, status=status, account_id=account_id, created_from=_utc(created_from),
+            created_to=_utc(created_to), due_from=_utc(due_from), due_to=_utc(due_to), by_due=sort == "due",
+            before=decode_cursor(cursor, sort) if cursor else None))
         items = [PostOut.model_validate(render(p, t)) for p, t in rows]
-        return PostList(items=items, next_cursor=encode_cursor(rows[-1][0]) if len(rows) == limit else None)
+        return PostList(items=items, next_cursor=encode_cursor(rows[-1][0], sort) if len(rows) == limit else None)
 
     @api.get("/posts/{post_id}", response_model=PostOut)
     async def get(post_id: uuid.UUID, caller: CallerDep) -> dict[str, Any]:

@@ -23,15 +23,23 @@ from services.publisher.worker import complete_post_if_done
 from shared.errors import Conflict, NotFound, TooManyRequests, Unprocessable
 from shared.events import PostScheduled
 from shared.runtime import ServiceRuntime
+from shared.validation import valid_zone
 
 NOT_STARTED = frozenset({rules.DRAFT, rules.SCHEDULED})
+
+
+@dataclass(frozen=True)
+class TargetDraft:
+    account_id: uuid.UUID
+    settings: dict[str, Any]
+    caption: str | None = None  # None: the post's
 
 
 @dataclass(frozen=True)
 class Draft:
     caption: str
     media: list[rules.Media]
-    targets: list[tuple[uuid.UUID, dict[str, Any]]]
+    targets: list[TargetDraft]
     scheduled_at: datetime | None
     timezone: str | None
     draft: bool
@@ -42,6 +50,70 @@ class CheckedTarget:
     account_id: uuid.UUID
     settings: dict[str, Any]
     account: dict[str, Any]
+    caption: str | None
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One page of a person's posts, newest first: by creation or (`by_due`) by due time. `before` is the
+    (time, id) of the last post seen, in the same order."""
+
+    limit: int
+    status: str | None = None
+    account_id: uuid.UUID | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    due_from: datetime | None = None
+    due_to: datetime | None = None
+    by_due: bool = False
+    before: tuple[datetime, uuid.UUID] | None = None
+
+    def query(self, user_id: uuid.UUID) -> sa.Select[tuple[Post]]:
+        key = Post.due_at if self.by_due else Post.created_at
+        query = sa.select(Post).where(Post.user_id == user_id)
+        if self.by_due:
+            query = query.where(Post.due_at.is_not(None))  # also what lets the partial index serve it
+        if self.status or self.account_id:
+            matching = sa.select(Target.post_id).where(Target.user_id == user_id)
+            if self.status:
+                matching = matching.where(Target.status == self.status)
+            if self.account_id:
+                matching = matching.where(Target.account_id == self.account_id)
+            query = query.where(Post.id.in_(matching))
+        if self.created_from:
+            query = query.where(Post.created_at >= self.created_from)
+        if self.created_to:
+            query = query.where(Post.created_at < self.created_to)
+        if self.due_from:
+            query = query.where(Post.due_at >= self.due_from)
+        if self.due_to:
+            query = query.where(Post.due_at < self.due_to)
+        if self.before:
+            cursor = sa.tuple_(sa.literal(self.before[0]), sa.literal(self.before[1]))
+            query = query.where(sa.tuple_(key, Post.id) < cursor)
+        return query.order_by(key.desc(), Post.id.desc()).limit(self.limit)
+
+
+def post_due(draft: Draft, due: datetime) -> datetime | None:
+    """The post's due time: when its targets are due, except for a draft given no time, which has none."""
+    return None if draft.draft and draft.scheduled_at is None else due
+
+
+def own_caption_note(target: Target) -> str | None:
+    return "With a caption of its own for this account." if target.caption is not None else None
+
+
+def target_captions(targets: list[Target], changes: list[dict[str, Any]] | None) -> dict[uuid.UUID, str | None]:
+    """Each target's caption after a change that names some of them by account (None: the post's caption)."""
+    captions = {t.account_id: t.caption for t in targets}
+    for index, change in enumerate(changes or []):
+        if change["account_id"] not in captions:
+            message = "This account is not one of the post's targets; add targets by creating a post."
+            raise Unprocessable("Some targets cannot take this post.", code="post_invalid", details=[{
+                "target": index, "account_id": str(change["account_id"]), "rule": "target_not_in_post",
+                "message": message}])
+        captions[change["account_id"]] = change.get("caption")
+    return captions
 
 
 def request_hash(body: dict[str, Any]) -> str:
@@ -82,11 +154,13 @@ class PostService:
         except ValueError as exc:
             problems.add("scheduled_at_invalid", str(exc))
             due = self.now()
-        if draft.timezone and not rules.valid_zone(draft.timezone):
+        if draft.timezone and not valid_zone(draft.timezone):
             problems.add("timezone_unknown", f"{draft.timezone} is not an IANA time zone name.")
         seen: set[uuid.UUID] = set()
         checked = []
-        for index, (account_id, settings) in enumerate(draft.targets):
+        for index, wanted in enumerate(draft.targets):
+            account_id, settings = wanted.account_id, wanted.settings
+            caption = draft.caption if wanted.caption is None else wanted.caption
             tag = str(account_id)
             if account_id in seen:
                 problems.add("duplicate_target", "The same account is chosen twice.", target=index, account_id=tag)
@@ -109,12 +183,12 @@ class PostService:
                 except AccountUnusable as exc:
                     problems.add("account_unpublishable", exc.message, target=index, account_id=tag)
                     continue
-                rules.check_tiktok(problems, index, tag, draft.caption, draft.media, settings, options.get("tiktok"))
+                rules.check_tiktok(problems, index, tag, caption, draft.media, settings, options.get("tiktok"))
             elif account["kind"] == "instagram":
-                rules.check_instagram(problems, index, tag, draft.caption, draft.media, settings)
+                rules.check_instagram(problems, index, tag, caption, draft.media, settings)
             else:
-                rules.check_facebook(problems, index, tag, draft.caption, draft.media, settings)
-            checked.append(CheckedTarget(account_id, settings, account))
+                rules.check_facebook(problems, index, tag, caption, draft.media, settings)
+            checked.append(CheckedTarget(account_id, settings, account, wanted.caption))
         if problems:
             raise Unprocessable("Some targets cannot take this post.", code="post_invalid", details=problems.items)
         return due, checked
@@ -142,7 +216,8 @@ class PostService:
                 await self._refuse_beyond_quotas(session, user_id, now)
             post = Post(id=uuid.uuid4(), user_id=user_id, caption=draft.caption,
                         media=[m.__dict__ for m in draft.media], scheduled_at=due if draft.scheduled_at else None,
-                        timezone=draft.timezone, draft=draft.draft, created_at=now, updated_at=now)
+                        timezone=draft.timezone, draft=draft.draft, due_at=post_due(draft, due), created_at=now,
+                        updated_at=now)
             session.add(post)
             if idempotency_key:
                 claimed = await session.execute(
@@ -158,7 +233,8 @@ class PostService:
             session.add_all(targets)
             await session.flush()
             for target in targets:
-                session.add(TargetEvent(target_id=target.id, at=now, step="created", status=target.status))
+                session.add(TargetEvent(target_id=target.id, at=now, step="created", status=target.status,
+                                        message=own_caption_note(target)))
             if not draft.draft:
                 await self.runtime.outbox.add(session, PostScheduled(
                     post_id=post.id, user_id=user_id, due_at=due, target_ids=[t.id for t in targets]))
@@ -203,7 +279,7 @@ class PostService:
         account = checked.account
         return Target(id=uuid.uuid4(), post_id=post.id, user_id=post.user_id, account_id=checked.account_id,
                       platform=account["platform"], kind=account["kind"], external_id=account["external_id"],
-                      via_page_id=account.get("via_page_id"), settings=checked.settings,
+                      via_page_id=account.get("via_page_id"), settings=checked.settings, caption=checked.caption,
                       status=rules.DRAFT if post.draft else rules.SCHEDULED, due_at=due,
                       next_attempt_at=None if post.draft else due, attempts=0, checkpoint={}, created_at=now,
                       updated_at=now)
@@ -234,27 +310,9 @@ class PostService:
                 .order_by(TargetEvent.id).limit(5000))).all())
         return post, targets, events
 
-    async def list_posts(self, user_id: uuid.UUID, *, status: str | None, account_id: uuid.UUID | None,
-                   created_from: datetime | None, created_to: datetime | None,
-                   before: tuple[datetime, uuid.UUID] | None, limit: int) -> list[tuple[Post, list[Target]]]:
-        query = sa.select(Post).where(Post.user_id == user_id)
-        if status or account_id:
-            matching = sa.select(Target.post_id).where(Target.user_id == user_id)
-            if status:
-                matching = matching.where(Target.status == status)
-            if account_id:
-                matching = matching.where(Target.account_id == account_id)
-            query = query.where(Post.id.in_(matching))
-        if created_from:
-            query = query.where(Post.created_at >= created_from)
-        if created_to:
-            query = query.where(Post.created_at < created_to)
-        if before:
-            cursor = sa.tuple_(sa.literal(before[0]), sa.literal(before[1]))
-            query = query.where(sa.tuple_(Post.created_at, Post.id) < cursor)
+    async def list_posts(self, user_id: uuid.UUID, listing: Listing) -> list[tuple[Post, list[Target]]]:
         async with self.runtime.sessionmaker() as session:
-            posts = list((await session.scalars(query.order_by(Post.created_at.desc(), Post.id.desc())
-                                                .limit(limit))).all())
+            posts = list((await session.scalars(listing.query(user_id))).all())
             targets = (await session.scalars(sa.select(Target).where(Target.post_id.in_([p.id for p in posts]))
                                              .order_by(Target.created_at, Target.id))).all()
         by_post: dict[uuid.UUID, list[Target]] = {p.id: [] for p in posts}
@@ -266,10 +324,11 @@ class PostService:
         async with self.runtime.sessionmaker() as session:
             post, targets = await self._load(session, user_id, post_id)
         self._refuse_if_started(targets)
+        captions = target_captions(targets, changes.get("targets"))
         draft = Draft(
             caption=changes.get("caption", post.caption),
             media=changes["media"] if "media" in changes else [rules.Media(**m) for m in post.media],
-            targets=[(t.account_id, t.settings) for t in targets],
+            targets=[TargetDraft(t.account_id, t.settings, captions[t.account_id]) for t in targets],
             scheduled_at=changes.get("scheduled_at", post.scheduled_at),
             timezone=changes.get("timezone", post.timezone), draft=changes.get("draft", post.draft))
         due, _ = await self.check(user_id, draft)
@@ -280,11 +339,14 @@ class PostService:
             post.caption, post.media = draft.caption, [m.__dict__ for m in draft.media]
             post.scheduled_at = due if draft.scheduled_at else None
             post.timezone, post.draft, post.updated_at = draft.timezone, draft.draft, now
+            post.due_at = post_due(draft, due)
             for target in targets:
                 target.status = rules.DRAFT if draft.draft else rules.SCHEDULED
                 target.due_at, target.next_attempt_at = due, None if draft.draft else due
+                target.caption = captions[target.account_id]
                 target.updated_at = now
-                session.add(TargetEvent(target_id=target.id, at=now, step="changed", status=target.status))
+                session.add(TargetEvent(target_id=target.id, at=now, step="changed", status=target.status,
+                                        message=own_caption_note(target)))
             if not draft.draft:
                 await self.runtime.outbox.add(session, PostScheduled(
                     post_id=post.id, user_id=user_id, due_at=due, target_ids=[t.id for t in targets]))

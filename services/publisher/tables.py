@@ -23,7 +23,10 @@ outbox, inbox = messaging_tables(Base.metadata)
 
 class Post(Base):
     __tablename__ = "posts"
-    __table_args__ = (sa.Index(None, "user_id", "created_at", "id"),)
+    __table_args__ = (sa.Index(None, "user_id", "created_at", "id"),
+                      # A person's posts by due time (the calendar, sort=due), newest or oldest first.
+                      sa.Index("ix_posts_user_id_due_at", "user_id", "due_at", "id",
+                               postgresql_where=sa.text("due_at IS NOT NULL")))
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
     user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
@@ -32,6 +35,9 @@ class Post(Base):
     scheduled_at: Mapped[datetime | None] = mapped_column(Timestamp)
     timezone: Mapped[str | None] = mapped_column(sa.Text)
     draft: Mapped[bool] = mapped_column(sa.Boolean)
+    # When the post is due (its targets' due time when they were scheduled; the creation time for "now"); None
+    # for a draft given no time. A retried target's own due_at moves on; this stays.
+    due_at: Mapped[datetime | None] = mapped_column(Timestamp)
     created_at: Mapped[datetime] = mapped_column(Timestamp)
     updated_at: Mapped[datetime] = mapped_column(Timestamp)
 
@@ -57,6 +63,8 @@ class Target(Base):
     external_id: Mapped[str] = mapped_column(sa.Text)
     via_page_id: Mapped[str | None] = mapped_column(sa.Text)
     settings: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    # This account's own caption; None: the post's.
+    caption: Mapped[str | None] = mapped_column(sa.Text)
     status: Mapped[str] = mapped_column(sa.Text)
     due_at: Mapped[datetime | None] = mapped_column(Timestamp)
     next_attempt_at: Mapped[datetime | None] = mapped_column(Timestamp)

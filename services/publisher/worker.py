@@ -296,7 +296,8 @@ class Worker:
             return pipeline.Failed("timeout", "The platform kept this post waiting for too long; it was given up.")
         job = pipeline.Job(
             platform=target.platform, kind=target.kind, external_id=target.external_id,
-            via_page_id=target.via_page_id, settings=target.settings, caption=post.caption,
+            via_page_id=target.via_page_id, settings=target.settings,
+            caption=post.caption if target.caption is None else target.caption,
             media=[rules.Media(**m) for m in post.media],
             journal=TargetJournal(self, target.id, target.account_id, target.user_id, dict(target.checkpoint)),
             http=self.http, urls=self.urls, fetcher=self.fetcher,
