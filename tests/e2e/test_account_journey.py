@@ -27,7 +27,8 @@ async def test_sign_up_verify_sign_in_reset_and_sign_in_again(client: httpx.Asyn
     assert login.status_code == 200
     me = await client.get("/api/v1/me")
     assert me.status_code == 200
-    assert me.json() == {"id": user_id, "name": "Ada Lovelace", "email": email, "email_verified": True}
+    assert me.json() == {"id": user_id, "name": "Ada Lovelace", "email": email, "email_verified": True,
+                         "timezone": "UTC"}
 
     reset = await client.post("/api/v1/auth/password-reset", json={"email": email})
     assert reset.status_code == 202
