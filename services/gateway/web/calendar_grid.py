@@ -1,0 +1,119 @@
+"""Calendar arithmetic in a person's time zone, free of any framework: the days a month or a week shows, the UTC
+instants that bound them, and where an instant falls on the wall clock. Days are calendar dates, never 24-hour
+spans, so a day with a daylight-saving change is 23 or 25 hours long and a post keeps its local hour."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+DAYS_PER_WEEK = 7
+WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+@dataclass(frozen=True)
+class Span:
+    """The dates from `first` up to, not including, `end`, and the UTC instants where they begin and end."""
+
+    first: date
+    end: date
+    starts_at: datetime
+    ends_at: datetime
+
+    @property
+    def days(self) -> list[date]:
+        return [self.first + timedelta(days=i) for i in range((self.end - self.first).days)]
+
+    def holds(self, instant: datetime) -> bool:
+        return self.starts_at <= instant < self.ends_at
+
+
+def parse_day(text: str | None) -> date | None:
+    """A YYYY-MM-DD date, or None when it is missing or not one."""
+    if not text or len(text) != 10:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def start_of_day(day: date, zone: ZoneInfo) -> datetime:
+    """The UTC instant a local date begins: its midnight, or where the clocks land when a change skips midnight."""
+    read_before = datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
+    read_after = datetime.combine(day, time(0, fold=1), tzinfo=zone).astimezone(UTC)
+    if read_before <= read_after:  # midnight exists (once, or twice and the first one counts)
+        return read_before
+    # Midnight is in a gap, which lies between its two readings: find the first second of the new date.
+    before, after = read_after, read_before
+    while after - before > timedelta(seconds=1):
+        middle = before + (after - before) / 2
+        if middle.astimezone(zone).date() >= day:
+            after = middle
+        else:
+            before = middle
+    return after.replace(microsecond=0)
+
+
+def span(first: date, end: date, zone: ZoneInfo) -> Span:
+    return Span(first, end, start_of_day(first, zone), start_of_day(end, zone))
+
+
+def week_of(day: date, zone: ZoneInfo) -> Span:
+    """The Monday-to-Sunday week holding `day`."""
+    monday = day - timedelta(days=day.weekday())
+    return span(monday, monday + timedelta(days=DAYS_PER_WEEK), zone)
+
+
+def month_of(day: date, zone: ZoneInfo) -> Span:
+    """The whole weeks, Monday first, that show the month holding `day` (with the neighbouring months' days)."""
+    first = day.replace(day=1)
+    start = first - timedelta(days=first.weekday())
+    last = next_month(first) - timedelta(days=1)
+    end = last + timedelta(days=DAYS_PER_WEEK - last.weekday())
+    return span(start, end, zone)
+
+
+def weeks(days: list[date]) -> list[list[date]]:
+    return [days[i:i + DAYS_PER_WEEK] for i in range(0, len(days), DAYS_PER_WEEK)]
+
+
+def next_month(day: date) -> date:
+    """The first of the following month."""
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def previous_month(day: date) -> date:
+    """The first of the preceding month."""
+    return (day.replace(day=1) - timedelta(days=1)).replace(day=1)
+
+
+def local_slot(instant: datetime, zone: ZoneInfo) -> tuple[date, int]:
+    """The local date and hour an instant falls in (both passes of a repeated hour share the slot)."""
+    local = instant.astimezone(zone)
+    return local.date(), local.hour
+
+
+def hour_exists(day: date, hour: int, zone: ZoneInfo) -> bool:
+    """False for the wall-clock hour a spring-forward change skips (02:00 in New York on its day)."""
+    local = datetime.combine(day, time(hour), tzinfo=zone)
+    return local.astimezone(UTC).astimezone(zone).replace(tzinfo=None) == local.replace(tzinfo=None)
+
+
+def local_dates_to_instants(first: date | None, last: date | None, zone: ZoneInfo
+                            ) -> tuple[datetime | None, datetime | None]:
+    """A filter from one local date to another, both included, as the UTC instants [from, to)."""
+    return (start_of_day(first, zone) if first else None,
+            start_of_day(last + timedelta(days=1), zone) if last else None)
+
+
+def hour_start(day: date, hour: int, zone: ZoneInfo) -> datetime:
+    """The UTC instant a local hour begins (the first pass of a repeated hour)."""
+    return datetime.combine(day, time(hour), tzinfo=zone).astimezone(UTC)
+
+
+def repeated(instant: datetime, zone: ZoneInfo) -> bool:
+    """Whether the wall-clock time of `instant` happens twice there (the hour a fall-back change repeats)."""
+    local = instant.astimezone(zone)
+    return local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset()
