@@ -49,7 +49,6 @@ STATIC = Path(__file__).parent / "static"
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
                         "proxy-authorization", "proxy-authenticate", "host", "content-length", "cookie",
                         "date", "server"})
-PAGES = {"/": "index.html", "/verify-email": "verify-email.html", "/reset-password": "reset-password.html"}
 
 
 def create_app(given: GatewaySettings | None = None) -> FastAPI:
@@ -207,9 +206,6 @@ def create_app(given: GatewaySettings | None = None) -> FastAPI:
                 return PlainTextResponse("The development mailbox is not running.", status_code=503)
             return Response(upstream.content, media_type=upstream.headers.get("content-type"))
 
-    for page_path, page_file in PAGES.items():
-        app.add_api_route(page_path, _page(page_file), methods=["GET"], include_in_schema=False)
-
     @app.api_route("/{path:path}", methods=["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"],
                    include_in_schema=False)
     async def route(request: Request, path: str) -> Response:
@@ -230,8 +226,3 @@ def static_assets() -> dict[str, Path]:
     return {path.relative_to(STATIC).as_posix(): path for path in STATIC.rglob("*")
             if path.is_file() and path.suffix in (".js", ".css", ".svg", ".png", ".woff2")}
 
-
-def _page(name: str) -> Any:
-    async def page() -> FileResponse:
-        return FileResponse(STATIC / name, media_type="text/html")
-    return page

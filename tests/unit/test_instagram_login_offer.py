@@ -15,7 +15,8 @@ from services.connector.service import ConnectorService, build_providers
 from services.connector.settings import ConnectorSettings
 from services.connector.tokens import TokenStore
 from services.connector.vault import Vault
-from services.gateway.pages import render_accounts
+from services.gateway.web.accounts import connect_offers
+from services.gateway.web.context import TEMPLATES, Person
 from shared.errors import PostifysError
 from shared.internal import Caller
 from shared.runtime import ServiceRuntime
@@ -45,10 +46,17 @@ async def test_connecting_with_instagram_login_unconfigured_is_a_clear_refusal(c
         assert (refused.value.status_code, refused.value.code) == (409, "provider_not_configured")
 
 
+def render_accounts(accounts: list[dict[str, Any]], *, instagram_login: bool) -> str:
+    person = Person(user_id=str(uuid.uuid4()), session_id=str(uuid.uuid4()), email_verified=True, name="Ada",
+                    email="ada@example.com", timezone="UTC")
+    return TEMPLATES.env.get_template("accounts.html").render(
+        person=person, accounts=accounts, offers=connect_offers(instagram_login=instagram_login), outcome=None)
+
+
 def test_the_accounts_page_offers_instagram_login_only_when_configured() -> None:
     accounts: list[dict[str, Any]] = []
-    assert "/api/v1/connections/instagram/start" not in render_accounts(accounts, None, instagram_login=False)
-    offered = render_accounts(accounts, None, instagram_login=True)
+    assert "/api/v1/connections/instagram/start" not in render_accounts(accounts, instagram_login=False)
+    offered = render_accounts(accounts, instagram_login=True)
     assert "/api/v1/connections/instagram/start" in offered
     assert "/api/v1/connections/facebook/start" in offered
     assert "/api/v1/connections/tiktok/start" in offered

@@ -20,7 +20,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
 
 from services.gateway.web import formatting
-from shared.internal import EMAIL_VERIFIED_HEADER, REQUEST_ID_HEADER, SESSION_HEADER, USER_HEADER
+from shared.internal import CLIENT_IP_HEADER, EMAIL_VERIFIED_HEADER, REQUEST_ID_HEADER, SESSION_HEADER, USER_HEADER
 
 log = structlog.get_logger()
 
@@ -39,11 +39,15 @@ NOTICES = {
     "disconnected": "The account is disconnected.",
     "signed_in": "You are signed in.",
     "signed_out": "You are signed out.",
-    "signed_up": "Your account is created. We have sent you a link to confirm your email address.",
+    # The same after a sign-up with an address that has an account already (its owner gets a mail instead).
+    "signed_up": "Check your inbox: we have sent a link to confirm your email address. Sign in to continue.",
     "settings_saved": "Your settings are saved.",
     "reset_sent": "If an account uses this address, we have sent it a link to choose a new password.",
     "password_changed": "Your password is changed. Sign in with the new one.",
     "verification_sent": "If an unverified account uses this address, we have sent it a new confirmation link.",
+    "email_verified": "Your email address is confirmed.",
+    "password_updated": "Your password is changed. Your other sessions are signed out.",
+    "session_revoked": "That session is signed out.",
 }
 
 
@@ -73,7 +77,10 @@ class Upstream:
     async def call(self, request: Request, person: Person | None, method: str, service: str, path: str, *,
                    json: Any = None, params: dict[str, Any] | None = None,
                    headers: dict[str, str] | None = None) -> httpx.Response:
-        sent = {REQUEST_ID_HEADER: request.state.request_id, **(headers or {})}
+        # The browser's address and agent, as the proxied API gets them: identity's per-address limits and its
+        # sessions list count the person, not the gateway.
+        sent = {REQUEST_ID_HEADER: request.state.request_id, CLIENT_IP_HEADER: request.state.client_ip,
+                "user-agent": request.headers.get("user-agent", "")[:512], **(headers or {})}
         if person is not None:
             sent.update({USER_HEADER: person.user_id, SESSION_HEADER: person.session_id,
                          EMAIL_VERIFIED_HEADER: "1" if person.email_verified else "0"})
