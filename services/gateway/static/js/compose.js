@@ -1,0 +1,1 @@
+// The composer without JavaScript is complete; this module only improves it (coming next).
