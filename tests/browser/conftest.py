@@ -113,12 +113,14 @@ async def new_page(browser: Any, stack: Stack) -> AsyncIterator[Callable[..., Aw
         page.guard = guard
 
         def on_console(message: Any) -> None:
-            if message.type == "error":
+            # Only our pages are judged: the sandbox's consent pages stand in for the platforms' own.
+            if message.type == "error" and page.url.startswith(stack.gateway):
                 source = (message.location or {}).get("url") or ""
                 guard.add(f"console error on {page.url}: {message.text} [{source}]")
 
         page.on("console", on_console)
-        page.on("pageerror", lambda error: guard.add(f"uncaught exception on {page.url}: {error}"))
+        page.on("pageerror", lambda error: page.url.startswith(stack.gateway)
+                and guard.add(f"uncaught exception on {page.url}: {error}"))
         return page
 
     yield open_page
