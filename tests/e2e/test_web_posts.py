@@ -124,6 +124,8 @@ async def test_the_list_shows_each_post_with_a_chip_per_account_and_filters_by_s
     published = rows(html(await poster.http.get("/posts", params={"status": "published"})))
     assert out_now["id"] in published
     assert scheduled["id"] not in published
+    on_instagram = html(await poster.http.get("/posts", params={"account": poster.accounts["ig_page"]}))
+    assert list(rows(on_instagram)) == [scheduled["id"]]
     only_scheduled = html(await poster.http.get("/posts", params={"status": "scheduled"}))
     assert list(rows(only_scheduled)) == [scheduled["id"]]
     assert only_scheduled.one("option", lambda o: "selected" in o.attrs).attrs["value"] == "scheduled"
@@ -201,9 +203,13 @@ async def test_the_post_page_shows_the_permalink_once_published(poster: Member, 
 
 
 async def test_a_scheduled_post_is_cancelled_through_its_confirmation_form(poster: Member) -> None:
-    post = await create(poster, caption="Maybe tomorrow", media=[], scheduled_at=later(2),
-                        targets=[{"account_id": poster.accounts["page"]}])
+    post = await create(poster, caption="Maybe tomorrow", media=[], scheduled_at=later(2), timezone="Europe/Berlin",
+                        targets=[{"account_id": poster.accounts["page"], "caption": "Maybe tomorrow, Page fans"}])
     document = html(await poster.http.get(f"/posts/{post['id']}"))
+    assert "Caption for this account: Maybe tomorrow, Page fans" in document.one("article").text
+    when = document.one("section", lambda s: s.attrs.get("aria-labelledby") == "when-title").text
+    assert "(your time, UTC)" in when
+    assert "in Europe/Berlin, the time zone it was written for" in when
     assert document.one("a", lambda a: a.text == "Edit this post").attrs["href"] == f"/compose?post={post['id']}"
     confirm_path = document.one("a", lambda a: a.text == "Cancel this post").attrs["href"]
     confirm = html(await poster.http.get(confirm_path))

@@ -4,10 +4,10 @@
 const POLL_MS = 2000;
 const targets = () => document.getElementById("post-targets");
 
-function shownStatuses() {
+function shownTargets() {
   const shown = new Map();
   for (const article of document.querySelectorAll("[data-target-id]")) {
-    shown.set(article.dataset.targetId, article.dataset.status);
+    shown.set(article.dataset.targetId, { status: article.dataset.status, steps: Number(article.dataset.steps) });
   }
   return shown;
 }
@@ -52,9 +52,11 @@ async function poll() {
       });
       if (response.ok) {
         const post = await response.json();
-        const shown = shownStatuses();
-        const changed = post.targets.filter((t) => shown.get(t.id) !== t.status).map((t) => t.id);
-        if (changed.length > 0) await refresh(changed);
+        const shown = shownTargets();
+        const moved = post.targets.filter((t) => (t.timeline || []).length !== shown.get(t.id)?.steps);
+        const changed = post.targets.filter((t) => shown.get(t.id)?.status !== t.status).map((t) => t.id);
+        // A new step in a timeline is shown quietly; a new status is also announced.
+        if (changed.length > 0 || moved.length > 0) await refresh(changed);
       }
     } catch {
       // Offline for a moment: the next round tries again.
