@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 import httpx
 
 from tests.e2e.publishing_support import Member, create, image, media_url, video
-from tests.support import Stack, connect, sandbox, sign_in, sign_up
+from tests.support import Stack, connect, sandbox, sign_in, sign_up, wait_for
 
 
 class Page(HTMLParser):
@@ -138,6 +138,8 @@ async def test_a_post_to_all_three_carries_each_platforms_settings(poster: Membe
     assert post["media"][0]["url"] == photo
     assert post["media"][0]["alt_text"] == "A beach at sunset"
     settings = {t["account_id"]: t["settings"] for t in post["targets"]}
+    assert {t["account_id"]: t["caption"] for t in post["targets"]} == {
+        page_id: None, ig: None, tiktok: "Beach day, on TikTok"}
     assert settings[page_id] == {}
     assert settings[ig] == {"media_type": "FEED"}
     # A photo post: no duet or stitch, music only when asked for.
@@ -359,21 +361,29 @@ async def test_a_creator_with_interactions_off_gets_them_greyed_out(stack: Stack
 
 async def test_a_post_not_started_is_changed_in_the_composer(poster: Member, stack: Stack) -> None:
     year = datetime.now(UTC).year + 1
+    page_id, ig = poster.accounts["page"], poster.accounts["ig_page"]
     post = await create(poster, caption="Before", media=[image(stack)], targets=[
-        {"account_id": poster.accounts["page"]}], scheduled_at=f"{year}-07-14T09:30:00", timezone="Europe/Paris")
+        {"account_id": page_id}, {"account_id": ig, "settings": {"media_type": "FEED"}, "caption": "IG before"}],
+        scheduled_at=f"{year}-07-14T09:30:00", timezone="Europe/Paris")
     page = await open_composer(poster, stack, f"?post={post['id']}")
     assert (page.value("caption"), page.value("schedule-date"), page.value("schedule-time"),
             page.value("timezone")) == ("Before", f"{year}-07-14", "09:30", "Europe/Paris")
     assert page.value("media-0-url") == image(stack)["url"]
+    assert page.value(f"t-{ig}-caption") == "IG before"
+    assert page.value(f"t-{page_id}-caption") == ""
+    assert page.value("accounts") is None  # the accounts are not chosen again
 
     response = await send(poster, stack, [
         ("token", token_of(page)), ("post", post["id"]), ("caption", "After"), ("timezone", "Europe/Paris"),
         ("when", "schedule"), ("schedule-date", f"{year}-07-15"), ("schedule-time", "10:00"),
-        ("media-0-url", image(stack)["url"]), ("media-0-type", "image")])
+        ("media-0-url", image(stack)["url"]), ("media-0-type", "image"), (f"t-{ig}-caption", ""),
+        (f"t-{page_id}-caption", "Page after")])
 
     changed = (await poster.http.get(f"/api/v1/posts/{post_id_of(response, 'scheduled')}")).json()
     assert changed["caption"] == "After"
     assert datetime.fromisoformat(changed["scheduled_at"]) == datetime(year, 7, 15, 8, 0, tzinfo=UTC)
+    assert {t["account_id"]: t["caption"] for t in changed["targets"]} == {page_id: "Page after", ig: None}
+    assert {t["account_id"]: t["settings"] for t in changed["targets"]} == {page_id: {}, ig: {"media_type": "FEED"}}
 
 
 async def test_a_post_that_has_started_cannot_be_changed_here(poster: Member, stack: Stack) -> None:
@@ -385,3 +395,25 @@ async def test_a_post_that_has_started_cannot_be_changed_here(poster: Member, st
     assert response.status_code == 409
     assert "can no longer be changed" in response.text
     assert f'href="/posts/{post["id"]}"' in response.text
+
+
+async def test_an_account_to_reconnect_is_shown_disabled_with_a_reconnect_link(poster: Member, stack: Stack) -> None:
+    tiktok = poster.accounts["tiktok"]
+    for token in await sandbox(stack, "GET", "/_sandbox/tokens", params={"platform": "tiktok", "subject": "-000abc"}):
+        await sandbox(stack, "POST", "/_sandbox/tokens/invalidate", json={"token": token["token"]})
+
+    async def refused() -> bool:
+        # Asking for its options is what finds the authorization gone.
+        answer = await poster.http.get(f"/api/v1/accounts/{tiktok}/publishing-options")
+        listed = (await poster.http.get("/api/v1/accounts")).json()["items"]
+        return answer.status_code == 409 and any(a["id"] == tiktok and a["status"] == "reauth_required"
+                                                 for a in listed)
+
+    await wait_for(refused, message="the TikTok account to need reconnecting")
+    page = await open_composer(poster, stack)
+
+    assert page.disabled(f"account-{tiktok}")
+    reason = page.by_id[f"account-{tiktok}-reason"]
+    assert "Reconnect this account" in reason["text"]
+    assert 'href="/api/v1/connections/tiktok/start">Reconnect Tia Creator</a>' in page.text
+    assert f"t-{tiktok}-panel" not in page.by_id

@@ -233,7 +233,7 @@ def test_a_post_is_shown_for_editing_in_its_own_zone() -> None:
     assert shown.target(TIKTOK).brand_content
     edited = cf.to_body(shown, ACCOUNTS, now=NOW, editing=True).body
     assert edited is not None
-    assert "targets" not in edited
+    assert edited["targets"] == [{"account_id": TIKTOK, "caption": None}]  # only the accounts' own captions change
     assert edited["scheduled_at"] == "2026-07-14T09:30:00"
 
 

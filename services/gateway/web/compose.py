@@ -123,7 +123,8 @@ def register(router: APIRouter, deps: WebDeps) -> None:
             for a in accounts if a.id in form.ticked]
         origins = allowed_origins(form, views)
         tiktok = [v for v in views if v.account.platform == "tiktok"]
-        branded = any(v.ticked and form.target(v.id).commercial and form.target(v.id).brand_content for v in tiktok)
+        branded = any(v.ticked and form.target(v.id).commercial and form.target(v.id).brand_content for v in tiktok) \
+            if post is None else any(t.get("settings", {}).get("brand_content_toggle") for t in post["targets"])
         if load_problem:
             errors = {**(errors or {}), "_accounts": load_problem}
         response = page(request, "compose.html", person, status_code=status,
@@ -208,6 +209,7 @@ def register(router: APIRouter, deps: WebDeps) -> None:
         if isinstance(loaded, Response):
             return loaded
         accounts, problem = await accounts_of(request, person)
+        form.ticked = [str(t["account_id"]) for t in loaded.get("targets") or []]
         if form.action == "add_media":
             return await show(request, person, form, accounts, post=loaded, load_problem=problem)
         outcome = cf.to_body(form, accounts, now=datetime.now(UTC), editing=True)

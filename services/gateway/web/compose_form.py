@@ -315,7 +315,11 @@ def to_body(form: ComposeForm, accounts: list[Account], *, now: datetime, editin
                              f"it has {len(form.caption):,}.")
     media, rows = _media(form, errors)
     body: dict[str, Any] = {"caption": form.caption, "media": media}
-    if not editing:
+    if editing:
+        # Only the accounts' own captions can change on a post; its accounts and their settings stay.
+        body["targets"] = [{"account_id": a, "caption": form.target(a).caption if form.target(a).caption.strip()
+                            else None} for a in form.ticked]
+    else:
         body["targets"] = _targets(form, accounts, errors)
     body.update(_when(form, now, errors))
     return Outcome(None if errors else body, errors, rows)

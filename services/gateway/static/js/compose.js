@@ -18,8 +18,6 @@ function improve(form) {
 
   const accountBoxes = () => $$("input[data-account]");
   const ticked = () => accountBoxes().filter((box) => box.checked && !box.disabled);
-  const panelOf = (id) => $(`[data-panel="${CSS.escape(id)}"]`);
-  const tickedPanels = () => (editing ? [] : ticked().map((box) => panelOf(box.value)).filter(Boolean));
   const hashtags = (text) => (text.match(/(?<![\p{L}\p{N}_])#[\p{L}\p{N}_]+/gu) || []).length;
   const mentions = (text) => (text.match(/(?<![\p{L}\p{N}_@])@[\p{L}\p{N}_.]+/gu) || []).length;
   const characters = (text) => [...text].length; // code points, as the publisher counts
@@ -48,6 +46,7 @@ function improve(form) {
   // --- accounts and their panels ----------------------------------------------------------------------------
 
   function showPanels() {
+    if (editing) return; // a post's accounts are all shown: they are not chosen again
     const shown = new Set(ticked().map((box) => box.value));
     for (const panel of $$("[data-panel]")) panel.hidden = !shown.has(panel.dataset.panel);
     const hint = $("[data-panels-hint]");
@@ -174,23 +173,21 @@ function improve(form) {
     let brandedAny = false;
     const tiktokTicked = ticked().some((box) => box.dataset.platform === "tiktok");
     for (const panel of $$("[data-panel]")) {
-      if (panel.dataset.platform === "tiktok") {
+      // A post's settings are fixed once it exists: only its captions and media change.
+      if (!editing && panel.dataset.platform === "tiktok") {
         const state = updateTikTok(panel, kind, items);
         if (!panel.hidden) {
           blocked ||= state.needsChoice;
           brandedAny ||= state.branded;
         }
-      } else {
+      } else if (!editing) {
         updateOthers(panel, kind, items);
       }
       updatePreview(panel, items);
     }
-    for (const preview of editing ? $$("[data-preview]") : []) {
-      showMedia($("[data-preview-media]", preview), items[0]);
-    }
     const consent = $("[data-consent]");
-    if (consent && !editing) consent.hidden = !tiktokTicked;
-    if (consent) {
+    if (consent && !editing) {
+      consent.hidden = !tiktokTicked;
       $("[data-consent-music]", consent).hidden = brandedAny;
       $("[data-consent-branded]", consent).hidden = !brandedAny;
     }
