@@ -417,3 +417,26 @@ async def test_an_account_to_reconnect_is_shown_disabled_with_a_reconnect_link(p
     assert "Reconnect this account" in reason["text"]
     assert 'href="/api/v1/connections/tiktok/start">Reconnect Tia Creator</a>' in page.text
     assert f"t-{tiktok}-panel" not in page.by_id
+
+
+async def test_a_video_longer_than_the_creator_may_post_is_refused_in_the_tiktok_panel(
+        poster: Member, stack: Stack) -> None:
+    page = await open_composer(poster, stack)
+    tiktok = poster.accounts["tiktok"]
+
+    response = await send(poster, stack, [
+        ("token", token_of(page)), ("caption", "Too long"), ("timezone", "UTC"), ("when", "now"),
+        ("media-0-url", video(stack, duration=400)["url"]), ("media-0-type", "video"), ("media-0-duration", "400"),
+        ("accounts", tiktok), (f"t-{tiktok}-privacy_level", "SELF_ONLY")])
+
+    assert response.status_code == 422
+    refused = Page(response.text)
+    assert "the creator can post at most 300 s" in refused.error(f"t-{tiktok}-panel")
+    assert refused.says("This video is longer than 300 seconds, the longest Tia Creator can post")
+    assert refused.value("media-0-duration") == "400"
+
+
+async def test_instagram_shows_the_days_publishing_quota(poster: Member, stack: Stack) -> None:
+    page = await open_composer(poster, stack)
+
+    assert page.says("Acme Bakery can publish 100 more posts through apps in the next 24 hours (0 of 100 used).")
