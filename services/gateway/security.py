@@ -26,6 +26,8 @@ def is_cross_site(method: str, origin: str | None, fetch_site: str | None, publi
     with neither comes from a non-browser client, which cannot carry a victim's cookie by accident."""
     if method in SAFE_METHODS:
         return False
-    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
-        return True
+    if fetch_site is not None:
+        # No page can set it, so where it is sent it decides: Origin is then "null" on a page's own form posts,
+        # since every page has Referrer-Policy: no-referrer.
+        return fetch_site not in ("same-origin", "none")
     return origin is not None and origin.rstrip("/") != public_origin

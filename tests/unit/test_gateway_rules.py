@@ -53,7 +53,7 @@ class TestCrossSite:
 
     @pytest.mark.parametrize(("method", "origin", "fetch_site"), [
         ("POST", ORIGIN, "same-origin"), ("POST", None, None), ("DELETE", ORIGIN + "/", None),
-        ("GET", "https://evil.example", "cross-site"), ("POST", None, "none"),
+        ("GET", "https://evil.example", "cross-site"), ("POST", None, "none"), ("POST", "null", "same-origin"),
     ])
     def test_same_origin_and_safe_requests_pass(self, method: str, origin: str | None,
                                                 fetch_site: str | None) -> None:
