@@ -46,6 +46,10 @@ class AccountOut(BaseModel):
     unpublishable_reason: str | None
     connected_at: datetime
     updated_at: datetime
+    provider: str = Field(description="The login that connected the account (facebook, instagram or tiktok): "
+                                      "reconnecting it goes through that login again.")
+    via_page_id: str | None = Field(description="For an Instagram account reached through a Facebook Page, "
+                                                "that Page's id.")
 
 
 class AccountList(BaseModel):
@@ -86,8 +90,7 @@ class AccountStatusOut(BaseModel):
 
 
 class AccountDetail(AccountOut):
-    via_page_id: str | None
-    provider: str
+    """What the publisher is told about an account: the same as the public list says."""
 
 
 def describe(account: Account, connection: Connection) -> AccountDetail:

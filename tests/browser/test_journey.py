@@ -160,7 +160,7 @@ async def test_a_person_does_everything_in_the_browser(new_page: Any, stack: Sta
         await db.close()
     assert moved == "UPDATE 3"
     links = page.get_by_role("link", name=re.compile(r"View it on (Facebook|Instagram|TikTok)"))
-    await links.nth(2).wait_for(timeout=90_000)
+    await links.nth(2).wait_for(timeout=120_000)
     assert await links.count() == 3
     hrefs = sorted([await links.nth(i).get_attribute("href") for i in range(3)])
     published = (await (await page.request.get(f"/api/v1/posts/{post_id}")).json())["targets"]

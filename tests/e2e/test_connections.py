@@ -65,6 +65,9 @@ async def test_facebook_pages_and_their_instagram_accounts_are_connected(member:
     assert instagram["platform"] == "instagram"
     assert instagram["kind"] == "instagram"
     assert instagram["publishable"] is True
+    # Which login reaches each account, so Reconnect goes through the same one.
+    assert (instagram["provider"], instagram["via_page_id"]) == ("facebook", "1029")
+    assert (bakery["provider"], bakery["via_page_id"]) == ("facebook", None)
 
     page = await member.get("/accounts")
     assert page.status_code == 200
@@ -84,6 +87,7 @@ async def test_instagram_login_accepts_both_token_answer_shapes(member: httpx.As
     [studio] = [a for a in await accounts(member) if a["kind"] == "instagram"]
     assert studio["username"] == "acme.studio"
     assert studio["platform"] == "instagram"
+    assert (studio["provider"], studio["via_page_id"]) == ("instagram", None)
     assert studio["publishable"] is True
 
 

@@ -58,13 +58,9 @@ def connect_offers(*, instagram_login: bool) -> list[tuple[str, str, str, str]]:
 
 
 def login_provider(account: dict[str, Any]) -> str:
-    """Which login reconnects this account. An Instagram account came either through a Facebook Page or through
-    Instagram Login; only the second asks for the `instagram_business_*` permissions."""
-    if account.get("platform") != "instagram":
-        return str(account.get("platform"))
-    permissions = account.get("permissions") or {}
-    scopes = [*permissions.get("granted", []), *permissions.get("declined", [])]
-    return "instagram" if any(str(s).startswith("instagram_business_") for s in scopes) else "facebook"
+    """Which login reconnects this account: the one that connected it (an Instagram account came either through a
+    Facebook Page or through Instagram Login)."""
+    return str(account.get("provider") or account.get("platform"))
 
 
 def display_name(account: dict[str, Any]) -> str:

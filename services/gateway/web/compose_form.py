@@ -67,9 +67,7 @@ class Account:
     @classmethod
     def from_api(cls, item: Mapping[str, Any]) -> Account:
         platform = str(item.get("platform") or "")
-        granted = set((item.get("permissions") or {}).get("granted") or [])
-        # The list does not say which login reached an Instagram account; the permissions it was granted do.
-        provider = platform if platform != "instagram" or "instagram_business_basic" in granted else "facebook"
+        provider = str(item.get("provider") or platform)
         return cls(id=str(item["id"]), platform=platform, kind=str(item.get("kind") or platform),
                    name=str(item.get("name") or item.get("username") or "Unnamed account"),
                    avatar_url=item.get("avatar_url"), status=str(item.get("status") or ""),
