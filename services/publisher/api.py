@@ -145,14 +145,14 @@ def render(post: Post, targets: list[Target], events: list[TargetEvent] | None =
             for t in targets]).model_dump(mode="json")
 
 
-Sort = Literal["created", "due"]
-DUE_CURSOR = "due"  # a due-sorted cursor says so; a creation-sorted one keeps the shape it always had
+Sort = Literal["created", "due", "due_asc"]
+# A due-sorted cursor names its sort ("due" or "due_asc"); a creation-sorted one keeps the shape it always had.
 
 
 def encode_cursor(post: Post, sort: Sort) -> str:
-    if sort == "due":
+    if sort != "created":
         assert post.due_at is not None  # the due-sorted list holds only posts with a due time
-        text = f"{DUE_CURSOR}|{post.due_at.isoformat()}|{post.id}"
+        text = f"{sort}|{post.due_at.isoformat()}|{post.id}"
     else:
         text = f"{post.created_at.isoformat()}|{post.id}"
     return base64.urlsafe_b64encode(text.encode()).decode()
@@ -161,9 +161,9 @@ def encode_cursor(post: Post, sort: Sort) -> str:
 def decode_cursor(cursor: str, sort: Sort) -> tuple[datetime, uuid.UUID]:
     try:
         parts = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-        if sort == "due":
+        if sort != "created":
             marker, at, post_id = parts
-            if marker != DUE_CURSOR:
+            if marker != sort:
                 raise ValueError(marker)
         else:
             at, post_id = parts
@@ -175,13 +175,13 @@ def decode_cursor(cursor: str, sort: Sort) -> tuple[datetime, uuid.UUID]:
 
 LIST_DESCRIPTION = (
     "The person's posts, newest first: by creation (sort=created, the default) or by due time (sort=due, for a "
-    "calendar). A post's due time is when its targets were scheduled to go out (its creation time when published "
-    "at once); a draft given no time has none, so sort=due, due_from and due_to leave it out (sort=created lists "
-    "it). Page with next_cursor, under the same sort and filters.")
+    "calendar), or soonest due first (sort=due_asc). A post's due time is when its targets were scheduled to go "
+    "out (its creation time when published at once); a draft given no time has none, so the due sorts, due_from "
+    "and due_to leave it out (sort=created lists it). Page with next_cursor, under the same sort and filters.")
 DUE_FROM = "Only posts due at or after this time (RFC 3339, with an offset)."
 DUE_TO = "Only posts due before this time (RFC 3339, with an offset): due_from is inclusive, due_to exclusive."
-SORT = ("created: newest created first. due: latest due time first; drafts with no due time are left out. "
-        "Ties are broken by id.")
+SORT = ("created: newest created first. due: latest due time first; due_asc: soonest due time first (what is "
+        "coming up, with due_from=now). Both due sorts leave out drafts with no due time. Ties are broken by id.")
 CURSOR = ("next_cursor of the previous page, with the same sort; a cursor from the other sort is refused (400 "
           "invalid_cursor).")
 
@@ -218,7 +218,8 @@ def build_router(service: PostService) -> APIRouter:
             raise BadRequest(f"status is one of {', '.join(rules.STATUSES)}.", code="invalid_status")
         rows = await service.list_posts(caller.user_id, Listing(
             limit=limit, status=status, account_id=account_id, created_from=_utc(created_from),
-            created_to=_utc(created_to), due_from=_utc(due_from), due_to=_utc(due_to), by_due=sort == "due",
+            created_to=_utc(created_to), due_from=_utc(due_from), due_to=_utc(due_to), by_due=sort != "created",
+            ascending=sort == "due_asc",
             before=decode_cursor(cursor, sort) if cursor else None))
         items = [PostOut.model_validate(render(p, t)) for p, t in rows]
         return PostList(items=items, next_cursor=encode_cursor(rows[-1][0], sort) if len(rows) == limit else None)

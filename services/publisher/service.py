@@ -55,8 +55,8 @@ class CheckedTarget:
 
 @dataclass(frozen=True)
 class Listing:
-    """One page of a person's posts, newest first: by creation or (`by_due`) by due time. `before` is the
-    (time, id) of the last post seen, in the same order."""
+    """One page of a person's posts, newest first: by creation or (`by_due`) by due time, soonest first when
+    `ascending`. `before` is the (time, id) of the last post seen, in the same order."""
 
     limit: int
     status: str | None = None
@@ -66,6 +66,7 @@ class Listing:
     due_from: datetime | None = None
     due_to: datetime | None = None
     by_due: bool = False
+    ascending: bool = False
     before: tuple[datetime, uuid.UUID] | None = None
 
     def query(self, user_id: uuid.UUID) -> sa.Select[tuple[Post]]:
@@ -90,8 +91,10 @@ class Listing:
             query = query.where(Post.due_at < self.due_to)
         if self.before:
             cursor = sa.tuple_(sa.literal(self.before[0]), sa.literal(self.before[1]))
-            query = query.where(sa.tuple_(key, Post.id) < cursor)
-        return query.order_by(key.desc(), Post.id.desc()).limit(self.limit)
+            seen = sa.tuple_(key, Post.id)
+            query = query.where(seen > cursor if self.ascending else seen < cursor)
+        order = (key.asc(), Post.id.asc()) if self.ascending else (key.desc(), Post.id.desc())
+        return query.order_by(*order).limit(self.limit)
 
 
 def post_due(draft: Draft, due: datetime) -> datetime | None:

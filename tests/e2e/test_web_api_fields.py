@@ -197,6 +197,10 @@ async def test_posts_are_listed_by_due_time_within_a_window_page_by_page(poster:
     everything_due = await all_pages(poster, sort="due", limit=3)
     assert everything_due == [due[6], due[5], due[4], due[3], scheduled_draft["id"], due[2], due[1], due[0]]
     assert timeless_draft["id"] not in everything_due
+    # Soonest first, for what is coming up: the same posts the other way round, paged the other way too.
+    assert await all_pages(poster, sort="due_asc", limit=3) == everything_due[::-1]
+    assert await all_pages(poster, sort="due_asc", limit=2, **window) == [
+        due[1], due[2], scheduled_draft["id"], due[3], due[4]]
 
     # The window narrows the default sort too, which still lists by creation, drafts without a time included.
     by_creation = await all_pages(poster, limit=2, **window)
@@ -205,7 +209,8 @@ async def test_posts_are_listed_by_due_time_within_a_window_page_by_page(poster:
 
     first_due = (await poster.http.get("/api/v1/posts", params={"sort": "due", "limit": 1})).json()
     first_created = (await poster.http.get("/api/v1/posts", params={"limit": 1})).json()
-    for cursor, sort in ((first_due["next_cursor"], "created"), (first_created["next_cursor"], "due")):
+    for cursor, sort in ((first_due["next_cursor"], "created"), (first_created["next_cursor"], "due"),
+                         (first_due["next_cursor"], "due_asc")):
         crossed = await poster.http.get("/api/v1/posts", params={"sort": sort, "cursor": cursor})
         assert crossed.status_code == 400
         assert crossed.json()["error"]["code"] == "invalid_cursor"
@@ -266,6 +271,6 @@ async def test_the_openapi_document_describes_the_new_fields(client: httpx.Async
     parameters = {p["name"]: p for p in listing["parameters"]}
     for name in ("due_from", "due_to", "sort", "cursor"):
         assert parameters[name]["description"], name
-    assert parameters["sort"]["schema"]["enum"] == ["created", "due"] or \
+    assert parameters["sort"]["schema"]["enum"] == ["created", "due", "due_asc"] or \
         parameters["sort"]["schema"].get("default") == "created"
     assert "sort=due" in listing["description"]

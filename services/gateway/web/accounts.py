@@ -4,7 +4,7 @@ reconnecting and disconnecting them."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -42,7 +42,6 @@ OUTCOMES = {
 ACCOUNT_STATUSES = {"active": "Active", "reauth_required": "Reconnect needed", "disconnected": "Disconnected"}
 KINDS = {"facebook_page": "Facebook Page", "instagram": "Instagram professional account", "tiktok": "TikTok account"}
 UPCOMING = 5
-UPCOMING_WINDOWS_DAYS = (2, 31, 3660)
 UNAVAILABLE = "Postifys could not do that just now. Try again in a moment."
 
 
@@ -86,20 +85,10 @@ def register(router: APIRouter, deps: WebDeps) -> None:
         return list(answer.json().get("items") or [])
 
     async def next_scheduled(request: Request, person: Person) -> list[dict[str, Any]] | None:
-        """The soonest scheduled posts. The publisher lists by due time latest first, so the dashboard asks for a
-        window ahead and widens it only while it holds too few."""
-        now = datetime.now(UTC)
-        posts: list[dict[str, Any]] | None = []
-        for days in UPCOMING_WINDOWS_DAYS:
-            posts = await listed(request, person, "publisher", "/api/v1/posts", {
-                "status": "scheduled", "sort": "due", "due_from": now.isoformat(),
-                "due_to": (now + timedelta(days=days)).isoformat(), "limit": 100})
-            if posts is None or len(posts) >= UPCOMING:
-                break
-        if posts is None:
-            return None
-        dated = [{**p, "due_at": parse_instant(p.get("due_at"))} for p in posts]
-        return sorted((p for p in dated if p["due_at"]), key=lambda p: p["due_at"])[:UPCOMING]
+        """The soonest scheduled posts, soonest first."""
+        posts = await listed(request, person, "publisher", "/api/v1/posts", {
+            "status": "scheduled", "sort": "due_asc", "due_from": datetime.now(UTC).isoformat(), "limit": UPCOMING})
+        return None if posts is None else [{**p, "due_at": parse_instant(p.get("due_at"))} for p in posts]
 
     def shown_accounts(accounts: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], set[str]]:
         """The accounts as the templates show them, and the hosts their avatars come from (for the CSP)."""
