@@ -86,7 +86,7 @@ def create_app(given: GatewaySettings | None = None) -> FastAPI:
         return dict(zip(SERVICES, await asyncio.gather(*(ready(s) for s in SERVICES)), strict=True))
 
     security_headers = [("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"),
-                        ("Referrer-Policy", "no-referrer"),
+                        ("Referrer-Policy", "same-origin"),
                         ("Content-Security-Policy", content_security_policy())]
     if settings.is_production:
         security_headers.append(("Strict-Transport-Security", "max-age=63072000; includeSubDomains"))
@@ -190,6 +190,12 @@ def create_app(given: GatewaySettings | None = None) -> FastAPI:
         return JSONResponse(state["openapi"])
 
     assets = static_assets()
+
+    # Browsers ask for it on pages that name no icon (the development mailbox's, a JSON answer opened in a tab).
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> Response:
+        return FileResponse(STATIC / "img" / "logo.svg", media_type="image/svg+xml",
+                            headers={"Cache-Control": "max-age=86400"})
 
     @app.get("/static/{name:path}", include_in_schema=False)
     async def static(name: str) -> Response:

@@ -27,7 +27,8 @@ def is_cross_site(method: str, origin: str | None, fetch_site: str | None, publi
     if method in SAFE_METHODS:
         return False
     if fetch_site is not None:
-        # No page can set it, so where it is sent it decides: Origin is then "null" on a page's own form posts,
-        # since every page has Referrer-Policy: no-referrer.
+        # No page can set it, so where it is sent it decides. Without it, Origin does: pages are served with
+        # Referrer-Policy: same-origin, so a browser names our origin on our own forms' posts (no-referrer would
+        # make it "null").
         return fetch_site not in ("same-origin", "none")
     return origin is not None and origin.rstrip("/") != public_origin

@@ -72,6 +72,8 @@ async def test_every_signed_in_page(new_page: Any, member: BrowserMember, axe: A
                           "object-src 'none'", "frame-ancestors 'none'"):
             assert directive in policy, (path, directive)
         assert "unsafe-inline" not in policy
+        # Our own origin on our forms' posts, nothing at all to other sites.
+        assert headers["referrer-policy"] == "same-origin"
         assert "unsafe-eval" not in policy
         await check_layout(page, signed_in=True)
         await axe(page)
