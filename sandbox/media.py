@@ -4,11 +4,13 @@ from uploaded video bytes. Pure: the HTTP side is in media_host.py and fetch.py.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import struct
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 SANDBOX_MEDIA_PATH = "/_sandbox/media/"
@@ -29,6 +31,13 @@ MAX_DRIP_SECONDS = 3600.0
 STREAM_CHUNK = 1024 * 1024
 # How much of an upload is kept to look at its header.
 SNIFF_BYTES = 64 * 1024
+# Real pictures, for pages and screenshots that show media (every other name is generated): name → (file, size).
+SAMPLES = {"sample-bread.jpg": (Path(__file__).parent / "samples" / "bread.jpg", (1080, 1080))}
+
+
+@functools.cache
+def sample_bytes(name: str) -> bytes:
+    return SAMPLES[name][0].read_bytes()
 
 
 @dataclass(frozen=True)
@@ -59,14 +68,15 @@ def media_spec(name: str, params: dict[str, str]) -> MediaSpec:
     """The file `name` shaped by ?duration=&size=&width=&height=&drip_seconds=&chunked=; ValueError when a
     parameter is unusable."""
     duration = float(params.get("duration", DEFAULT_DURATION_SECONDS))
-    width = int(params.get("width", DEFAULT_WIDTH))
-    height = int(params.get("height", DEFAULT_HEIGHT))
+    sample_width, sample_height = SAMPLES[name][1] if name in SAMPLES else (DEFAULT_WIDTH, DEFAULT_HEIGHT)
+    width = int(params.get("width", sample_width))
+    height = int(params.get("height", sample_height))
     if not 0 <= duration <= 86400 or not 0 < width <= 65535 or not 0 < height <= 65535:
         raise ValueError("duration must be 0..86400 seconds; width and height 1..65535")
     spec = MediaSpec(name=name, content_type=content_type_for(name), size=0, duration=duration, width=width,
                      height=height)
     header = header_bytes(spec)
-    size = int(params.get("size", max(DEFAULT_SIZE, len(header))))
+    size = len(header) if name in SAMPLES else int(params.get("size", max(DEFAULT_SIZE, len(header))))
     if not len(header) <= size <= MAX_SIZE:
         raise ValueError(f"size must be {len(header)}..{MAX_SIZE} bytes for {name}")
     drip_seconds = float(params.get("drip_seconds", 0))
@@ -77,6 +87,8 @@ def media_spec(name: str, params: dict[str, str]) -> MediaSpec:
 
 
 def header_bytes(spec: MediaSpec) -> bytes:
+    if spec.name in SAMPLES:
+        return sample_bytes(spec.name)
     builders = {"image/jpeg": _jpeg, "image/png": _png, "image/webp": _webp, "image/gif": _gif,
                 "video/mp4": _mp4, "video/quicktime": _mov, "video/webm": _webm}
     builder = builders.get(spec.content_type)

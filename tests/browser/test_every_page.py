@@ -23,7 +23,7 @@ async def signed_in_paths(member: BrowserMember, stack: Stack) -> list[str]:
     due = (datetime.now(UTC) + timedelta(days=3)).replace(microsecond=0)
     created = await member.http.post("/api/v1/posts", json={
         "caption": "Fresh sourdough every morning #bakery", "scheduled_at": due.isoformat(),
-        "media": [{"url": media_url(stack, "loaf.jpg"), "type": "image", "alt_text": "A loaf on the counter"}],
+        "media": [{"url": media_url(stack, "sample-bread.jpg"), "type": "image", "alt_text": "A loaf on the counter"}],
         "targets": [{"account_id": member.accounts["1029"]}]})
     assert created.status_code == 201, created.text
     post_id = created.json()["id"]

@@ -21,7 +21,7 @@ from tests.support import STRONG_PASSWORD, Stack, sandbox, token_from, unique_em
 PARIS = ZoneInfo("Europe/Paris")
 ACCOUNTS = {"facebook": "5551", "instagram": "1020", "tiktok": "-000abc"}
 CAPTION = "Fresh sourdough is out of the oven. Come early! #bakery"
-INSTAGRAM_CAPTION = "Sourdough day at the bakery 🍞 #bakery #sourdough"
+INSTAGRAM_CAPTION = "Sourdough day at the bakery! Fresh loaves until noon. #bakery #sourdough"
 
 
 def next_dst_change(after: date, zone: ZoneInfo) -> date:
@@ -88,7 +88,7 @@ async def test_a_person_does_everything_in_the_browser(new_page: Any, stack: Sta
     # The composer: one image, three accounts, TikTok's choices made in its panel, Instagram's own caption.
     await page.get_by_role("navigation", name="Main").get_by_role("link", name="Compose").click()
     await page.get_by_role("textbox", name="Caption", exact=True).fill(CAPTION)
-    await page.get_by_label("Address (URL)").first.fill(media_url(stack, "loaf.jpg"))
+    await page.get_by_label("Address (URL)").first.fill(media_url(stack, "sample-bread.jpg"))
     await page.get_by_label("Description (alt text)").first.fill("A sourdough loaf on the counter")
     for name in ("Acme Bakery Facebook Page", "Acme Bakery Instagram", "Tia Creator TikTok"):
         await page.get_by_role("checkbox", name=name, exact=True).check()
