@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request, Response, status
-from pydantic import BaseModel, EmailStr, Field
+from pydantic import BaseModel, BeforeValidator, EmailStr, Field
 
 from services.identity.export import IdentityExport, export_user
 from services.identity.passwords import MAX_LENGTH, MIN_LENGTH
@@ -16,24 +16,35 @@ from services.identity.tables import User
 from shared.errors import ERROR_RESPONSES, Unauthorized
 from shared.internal import CLIENT_IP_HEADER, Caller, callers
 from shared.runtime import require_caller
-from shared.validation import StrictModel
+from shared.validation import StrictModel, text_problem
 
 NewPassword = Annotated[str, Field(min_length=MIN_LENGTH, max_length=MAX_LENGTH,
                                     description="At least 12 characters; common passwords are refused.")]
 
 
 PersonName = Annotated[str, Field(min_length=1, max_length=100, pattern=r"\S")]
-ZoneName = Annotated[str, Field(min_length=1, max_length=64, examples=["Europe/Paris"])]
+ZONE_NAME_LIMIT = 64
+ZoneName = Annotated[str, Field(min_length=1, max_length=ZONE_NAME_LIMIT, examples=["Europe/Paris"])]
+
+
+def _no_zone_if_no_name(value: Any) -> Any:
+    """Text no zone name can be (empty, longer than any, not even storable) is a missing zone, not an error."""
+    if isinstance(value, str) and (not 0 < len(value) <= ZONE_NAME_LIMIT or text_problem(value)):
+        return None
+    return value
+
+
+BrowserZone = Annotated[str | None, BeforeValidator(_no_zone_if_no_name), Field(examples=["Europe/Paris"])]
 
 
 class SignUpIn(StrictModel):
     name: PersonName
     email: EmailStr = Field(max_length=254)
     password: NewPassword
-    timezone: ZoneName | None = Field(
+    timezone: BrowserZone = Field(
         default=None, description="The browser's IANA time zone (Intl.DateTimeFormat().resolvedOptions().timeZone). "
-        "A default, not a choice: a name that is missing or not in the IANA database becomes UTC, without an "
-        "error; PATCH /api/v1/me changes it.")
+        "A default, not a choice: a name that is missing, empty, longer than 64 characters or not in the IANA "
+        "database becomes UTC, without an error; PATCH /api/v1/me changes it.")
 
 
 class MePatch(StrictModel):

@@ -36,7 +36,8 @@ async def signed_up(http: httpx.AsyncClient, stack: Stack, **extra: Any) -> dict
 async def test_the_browsers_zone_is_kept_at_sign_up_and_a_missing_or_unknown_one_is_utc(
         stack: Stack, new_client: Callable[[], httpx.AsyncClient]) -> None:
     for extra, expected in (({"timezone": "America/Sao_Paulo"}, "America/Sao_Paulo"), ({}, "UTC"),
-                            ({"timezone": "Mars/Olympus_Mons"}, "UTC"), ({"timezone": None}, "UTC")):
+                            ({"timezone": "Mars/Olympus_Mons"}, "UTC"), ({"timezone": None}, "UTC"),
+                            ({"timezone": "Europe/" + "x" * 60}, "UTC"), ({"timezone": ""}, "UTC")):
         async with new_client() as http:
             await signed_up(http, stack, **extra)
             me = (await http.get("/api/v1/me")).json()

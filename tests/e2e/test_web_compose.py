@@ -440,3 +440,19 @@ async def test_instagram_shows_the_days_publishing_quota(poster: Member, stack: 
     page = await open_composer(poster, stack)
 
     assert page.says("Acme Bakery can publish 100 more posts through apps in the next 24 hours (0 of 100 used).")
+
+
+async def test_a_date_beyond_the_years_postifys_takes_is_refused_next_to_the_date(poster: Member, stack: Stack) -> None:
+    for zone, day, time in (("America/New_York", "9999-12-31", "23:59"), ("Europe/Paris", "0001-01-01", "00:00"),
+                            ("America/New_York", "9999-11-15", "09:00")):
+        page = await open_composer(poster, stack)
+        response = await send(poster, stack, [
+            ("token", token_of(page)), ("caption", "Far away"), ("timezone", zone), ("when", "schedule"),
+            ("schedule-date", day), ("schedule-time", time), ("accounts", poster.accounts["page"])])
+
+        assert response.status_code == 422, (zone, day)
+        refused = Page(response.text)
+        assert refused.error("schedule-date") == ("Error: Choose a date between 2 January 1970 and "
+                                                  "30 December 2199."), (zone, day)
+        assert (refused.value("schedule-date"), refused.value("schedule-time")) == (day, time)
+    assert (await poster.http.get("/api/v1/posts")).json()["items"] == []

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -306,3 +307,34 @@ async def test_the_calendar_places_posts_on_the_persons_local_day_and_hour(poste
     assert fifteenth.one("a", lambda a: "new-post" in a.classes()).attrs["href"] == "/compose?at=2027-03-15T09%3A00"
     assert month.one("a", lambda a: a.text == "Next month").attrs["href"] == "/calendar?date=2027-04-01"
     assert month.one("a", lambda a: a.text == "Previous month").attrs["href"] == "/calendar?date=2027-02-01"
+
+
+async def test_dates_beyond_the_years_postifys_takes_never_break_the_calendar_or_the_list(poster: Member) -> None:
+    assert (await poster.http.patch("/api/v1/me", json={"timezone": "America/New_York"})).status_code == 200
+    this_month = datetime.now(UTC).astimezone(ZoneInfo("America/New_York")).strftime("%B %Y")
+    for params in ({"date": "9999-12-31"}, {"view": "week", "date": "9999-12-31"}, {"date": "0001-01-01"},
+                   {"view": "week", "date": "0001-01-01"}, {"date": "9999-11-15"}):
+        shown = await poster.http.get("/calendar", params=params)
+        assert shown.status_code == 200, params
+        if "view" not in params:
+            assert html(shown).one("caption").text == this_month, params  # today's month instead
+
+    last = await poster.http.get("/calendar", params={"date": "2199-12-30"})
+    assert last.status_code == 200
+    pager = html(last).one("nav", lambda n: n.attrs.get("aria-label") == "Calendar dates")
+    assert [a.text for a in pager.all("a")] == ["Previous month", "Today"]
+    last_week = html(await poster.http.get("/calendar", params={"view": "week", "date": "2199-12-30"}))
+    assert not last_week.all("a", lambda a: a.text == "Next week")
+    first = html(await poster.http.get("/calendar", params={"date": "1970-01-02"}))
+    assert not first.all("a", lambda a: a.text == "Previous month")
+
+    refused = await poster.http.get("/posts", params={"to": "9999-12-31"})
+    assert refused.status_code == 422
+    assert "Enter the last date as a real date" in html(refused).one(
+        "p", lambda p: p.attrs.get("id") == "filter-to-error").text
+    assert (await poster.http.patch("/api/v1/me", json={"timezone": "Europe/Paris"})).status_code == 200
+    refused = await poster.http.get("/posts", params={"from": "0001-01-01"})
+    assert refused.status_code == 422
+    assert "Enter the first date as a real date" in html(refused).one(
+        "p", lambda p: p.attrs.get("id") == "filter-from-error").text
+    assert (await poster.http.get("/posts", params={"from": "1970-01-02", "to": "2199-12-30"})).status_code == 200

@@ -7,7 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from services.gateway.web import calendar
 from services.gateway.web import calendar_grid as grid
+from shared.validation import time_problem
 
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -84,3 +86,52 @@ def test_months_step_over_year_ends_and_short_months() -> None:
 @pytest.mark.parametrize("text", ["", None, "2027-02-30", "14/03/2027", "2027-3-1", "20270314"])
 def test_only_real_dates_are_read(text: str | None) -> None:
     assert grid.parse_day(text) is None
+
+
+# --- the dates a person can give ----------------------------------------------------------------------------
+
+EXTREME_ZONES = [ZoneInfo(z) for z in ("Pacific/Kiritimati", "Etc/GMT+12", "America/New_York", "Europe/Paris")]
+
+
+@pytest.mark.parametrize("text", ["0001-01-01", "1969-12-31", "1970-01-01", "2199-12-31", "2200-01-01",
+                                  "9999-11-15", "9999-12-31"])
+def test_dates_beyond_what_the_services_accept_are_not_read(text: str) -> None:
+    assert grid.parse_day(text) is None
+
+
+def test_the_first_and_last_dates_are_read() -> None:
+    assert grid.parse_day(grid.FIRST_DAY.isoformat()) == grid.FIRST_DAY == date(1970, 1, 2)
+    assert grid.parse_day(grid.LAST_DAY.isoformat()) == grid.LAST_DAY == date(2199, 12, 30)
+
+
+@pytest.mark.parametrize("zone", EXTREME_ZONES, ids=str)
+def test_every_instant_at_the_edges_is_one_the_publisher_accepts(zone: ZoneInfo) -> None:
+    spans = [grid.month_of(grid.FIRST_DAY, zone), grid.month_of(grid.LAST_DAY, zone),
+             grid.week_of(grid.FIRST_DAY, zone), grid.week_of(grid.LAST_DAY, zone)]
+    instants = [i for s in spans for i in (s.starts_at, s.ends_at)]
+    instants += grid.local_dates_to_instants(grid.FIRST_DAY, grid.LAST_DAY, zone)
+    assert [i for i in instants if i is None or time_problem(i)] == []
+    last = grid.month_of(grid.LAST_DAY, zone)
+    assert last.days[-1] > grid.LAST_DAY  # the grid still ends on a Sunday; its instants stop at the last date
+    assert last.ends_at == grid.start_of_day(grid.LAST_DAY + timedelta(days=1), zone)
+
+
+def test_the_calendar_never_links_beyond_the_dates_a_person_can_give() -> None:
+    today = date(2027, 3, 14)
+    last_month = calendar.navigation("month", grid.LAST_DAY, today)
+    assert (last_month["previous"], last_month["next"]) == ("/calendar?date=2199-11-01", None)
+    assert calendar.navigation("month", date(2199, 11, 15), today)["next"] == "/calendar?date=2199-12-01"
+    assert calendar.navigation("week", grid.LAST_DAY, today)["next"] is None
+    assert calendar.navigation("week", date(2199, 12, 25), today)["next"] == "/calendar?view=week&date=2199-12-30"
+    assert calendar.navigation("month", grid.FIRST_DAY, today)["previous"] is None
+    assert calendar.navigation("week", grid.FIRST_DAY, today)["previous"] is None
+    assert calendar.navigation("week", date(1970, 1, 5), today)["previous"] == "/calendar?view=week&date=1970-01-02"
+
+
+def test_no_new_post_is_offered_on_a_day_beyond_the_last() -> None:
+    now = datetime(2027, 3, 14, 12, tzinfo=UTC)
+    month = calendar.month_context(grid.LAST_DAY, grid.month_of(grid.LAST_DAY, NEW_YORK), [], NEW_YORK, now,
+                                   now.date())
+    assert max(month["new_post"]) == grid.LAST_DAY
+    week = calendar.week_context(grid.week_of(grid.LAST_DAY, NEW_YORK), [], NEW_YORK, now)
+    assert {day for day, _ in week["new_post"]} == {grid.LAST_DAY}

@@ -246,3 +246,27 @@ def test_an_instagram_account_names_the_login_it_came_through() -> None:
     assert via_instagram.reconnect_url == "/api/v1/connections/instagram/start"
     assert via_facebook.provider == "facebook"
     assert via_facebook.reconnect_url is None
+
+
+def test_a_date_beyond_what_the_publisher_takes_is_refused_next_to_the_date() -> None:
+    sentence = "Choose a date between 2 January 1970 and 30 December 2199."
+    for zone, day, time in (("America/New_York", "9999-12-31", "23:59"), ("Europe/Paris", "0001-01-01", "00:00"),
+                            ("UTC", "2200-01-01", "00:00"), ("Pacific/Kiritimati", "1970-01-01", "09:00")):
+        for when in ("schedule", "draft"):
+            typed = cf.parse([("token", "k1"), ("timezone", zone), ("accounts", PAGE), ("when", when),
+                              ("schedule-date", day), ("schedule-time", time)], default_zone="UTC")
+            outcome = cf.to_body(typed, ACCOUNTS, now=NOW)
+            assert (outcome.body, outcome.errors) == (None, {"schedule-date": sentence}), (zone, day, when)
+
+
+def test_the_last_date_is_taken_in_any_zone() -> None:
+    typed = cf.parse([("token", "k1"), ("timezone", "Etc/GMT+12"), ("accounts", PAGE), ("when", "schedule"),
+                      ("schedule-date", "2199-12-30"), ("schedule-time", "23:59")], default_zone="UTC")
+    outcome = cf.to_body(typed, ACCOUNTS, now=NOW)
+    assert outcome.body is not None, outcome.errors
+    assert outcome.body["scheduled_at"] == "2199-12-30T23:59:00"
+
+
+def test_the_calendar_prefills_no_date_beyond_the_last() -> None:
+    assert cf.blank("k", "UTC", "9999-12-31T10:00").when == "now"
+    assert cf.blank("k", "UTC", "2199-12-30T10:00").date == "2199-12-30"

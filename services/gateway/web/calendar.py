@@ -106,11 +106,14 @@ def calendar_link(view: str, day: date | None) -> str:
 
 
 def navigation(view: str, day: date, today: date) -> dict[str, Any]:
+    """The links around `day`; none to a month or week holding no date a person can give."""
     if view == "week":
         before, after, unit = day - timedelta(days=7), day + timedelta(days=7), "week"
     else:
         before, after, unit = calendar_grid.previous_month(day), calendar_grid.next_month(day), "month"
-    return {"previous": calendar_link(view, before), "next": calendar_link(view, after), "unit": unit,
+    before, after = calendar_grid.clamped(before), calendar_grid.clamped(after)
+    return {"previous": None if _same_span(view, before, day) else calendar_link(view, before),
+            "next": None if _same_span(view, after, day) else calendar_link(view, after), "unit": unit,
             "today": calendar_link(view, None), "month": calendar_link("month", day),
             "week": calendar_link("week", day), "showing_today": _same_span(view, day, today)}
 
@@ -128,7 +131,7 @@ def month_context(day: date, shown: Span, entries: list[Entry], zone: ZoneInfo, 
         by_day.setdefault(entry.due.astimezone(zone).date(), []).append(entry)
     next_hour = (now.astimezone(zone) + timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
     new_post: dict[date, str] = {}
-    for d in shown.days:
+    for d in filter(calendar_grid.allowed, shown.days):
         if d > today:
             new_post[d] = compose_link(datetime(d.year, d.month, d.day, DEFAULT_HOUR))
         elif d == today and next_hour.date() == today:
@@ -148,7 +151,7 @@ def week_context(shown: Span, entries: list[Entry], zone: ZoneInfo, now: datetim
         for hour in range(24):
             if not calendar_grid.hour_exists(d, hour, zone):
                 skipped.add((d, hour))
-            elif calendar_grid.hour_start(d, hour, zone) > now:
+            elif calendar_grid.allowed(d) and calendar_grid.hour_start(d, hour, zone) > now:
                 slots[(d, hour)] = compose_link(datetime(d.year, d.month, d.day, hour))
     first, last = days[0], days[-1]
     caption = (f"Week of {first:%-d %B} to {last:%-d %B %Y}" if first.year == last.year

@@ -8,7 +8,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from shared.validation import EARLIEST, LATEST
+
 DAYS_PER_WEEK = 7
+# The dates a person can give: those whose beginning and end, read in any zone (offsets stay within a day), are
+# times every service accepts (shared.validation), so no filter, schedule or link leaves them.
+FIRST_DAY = EARLIEST.date() + timedelta(days=1)
+LAST_DAY = LATEST.date() - timedelta(days=2)
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
@@ -30,13 +36,22 @@ class Span:
 
 
 def parse_day(text: str | None) -> date | None:
-    """A YYYY-MM-DD date, or None when it is missing or not one."""
+    """A YYYY-MM-DD date a person can give, or None when it is missing, not one, or outside FIRST_DAY..LAST_DAY."""
     if not text or len(text) != 10:
         return None
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         return None
+    return day if allowed(day) else None
+
+
+def allowed(day: date) -> bool:
+    return FIRST_DAY <= day <= LAST_DAY
+
+
+def clamped(day: date) -> date:
+    return min(max(day, FIRST_DAY), LAST_DAY)
 
 
 def start_of_day(day: date, zone: ZoneInfo) -> datetime:
@@ -57,7 +72,9 @@ def start_of_day(day: date, zone: ZoneInfo) -> datetime:
 
 
 def span(first: date, end: date, zone: ZoneInfo) -> Span:
-    return Span(first, end, start_of_day(first, zone), start_of_day(end, zone))
+    """The grid may show days beyond the ones a person can give; its instants stop where those days do."""
+    floor, ceiling = start_of_day(FIRST_DAY, zone), start_of_day(LAST_DAY + timedelta(days=1), zone)
+    return Span(first, end, max(start_of_day(first, zone), floor), min(start_of_day(end, zone), ceiling))
 
 
 def week_of(day: date, zone: ZoneInfo) -> Span:

@@ -167,8 +167,11 @@ def register(router: APIRouter, deps: WebDeps) -> None:
         except ValueError:
             return page(request, "compose_locked.html", person, status_code=404, title="Post not found", post=None)
         try:
-            response = await deps.upstream().call(request, person, "GET", "publisher", f"/api/v1/posts/{safe_id}")
+            response: httpx.Response | None = await deps.upstream().call(request, person, "GET", "publisher",
+                                                                         f"/api/v1/posts/{safe_id}")
         except httpx.HTTPError:
+            response = None
+        if response is None or response.status_code >= 500:
             return page(request, "compose_locked.html", person, status_code=503, title="Change post", post=None,
                         reason="Postifys could not load this post just now. Try again in a moment.")
         if response.status_code != 200:

@@ -12,6 +12,8 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, available_timezones
 
+from services.gateway.web import calendar_grid
+
 # --- what each platform takes -----------------------------------------------------------------------------
 
 CAPTION_LIMITS = {"facebook": 63206, "instagram": 2200, "tiktok": 2200}
@@ -178,7 +180,7 @@ def blank(token: str, timezone: str, at: str | None = None) -> ComposeForm:
     """A new post; `at` (YYYY-MM-DDTHH:MM, from the calendar) pre-fills the schedule."""
     form = ComposeForm(token=token, timezone=timezone, media=[MediaRow() for _ in range(EMPTY_MEDIA_ROWS)])
     match = AT.match(at or "")
-    if match and _local(match.group(1), match.group(2)) is not None:
+    if match and _local(match.group(1), match.group(2)) is not None and calendar_grid.parse_day(match.group(1)):
         form.when, form.date, form.time = "schedule", match.group(1), match.group(2)
     return form
 
@@ -440,6 +442,10 @@ def _when(form: ComposeForm, now: datetime, errors: dict[str, str]) -> dict[str,
         return timing
     if not DATE.match(form.date) or _local(form.date, "00:00") is None:
         errors["schedule-date"] = "Enter the date to publish on, for example 2026-03-29."
+        return timing
+    if calendar_grid.parse_day(form.date) is None:
+        errors["schedule-date"] = (f"Choose a date between {calendar_grid.FIRST_DAY:%-d %B %Y} and "
+                                   f"{calendar_grid.LAST_DAY:%-d %B %Y}.")
         return timing
     if not TIME.match(form.time) or _local(form.date, form.time) is None:
         errors["schedule-time"] = "Enter the time to publish at, for example 09:30."

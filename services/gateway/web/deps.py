@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 from fastapi import Request
 
 from services.gateway.settings import GatewaySettings
@@ -27,7 +28,10 @@ class WebDeps:
                         email=str(session.get("email") or ""), timezone=str(session.get("timezone") or "UTC"))
         if "name" in session:
             return person
-        me = await self.upstream().call(request, person, "GET", "identity", "/api/v1/me")
+        try:
+            me = await self.upstream().call(request, person, "GET", "identity", "/api/v1/me")
+        except httpx.HTTPError:
+            return person
         if me.status_code != 200:
             return person
         body = me.json()

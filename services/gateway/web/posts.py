@@ -48,6 +48,11 @@ def not_found(request: Request, person: Person) -> Response:
     return page(request, "post_not_found.html", person, status_code=404, title="Page not found")
 
 
+def unavailable(request: Request, person: Person) -> Response:
+    return page(request, "post_not_found.html", person, status_code=503, title="Unavailable",
+                errors={"_post": UNAVAILABLE}, unavailable=True)
+
+
 def register(router: APIRouter, deps: WebDeps) -> None:
     @router.get("/posts")
     async def posts_list(request: Request) -> Response:
@@ -94,7 +99,10 @@ def register(router: APIRouter, deps: WebDeps) -> None:
         person = await deps.person(request)
         if person is None:
             return sign_in_first(request)
-        post = await fetch_post(request, person, post_id)
+        try:
+            post = await fetch_post(request, person, post_id)
+        except httpx.HTTPError:
+            return unavailable(request, person)
         if post is None:
             return not_found(request, person)
         if not post_view.changeable(post):
@@ -136,8 +144,7 @@ def register(router: APIRouter, deps: WebDeps) -> None:
         try:
             post = await fetch_post(request, person, post_id)
         except httpx.HTTPError:
-            return page(request, "post_not_found.html", person, status_code=503, title="Unavailable",
-                        errors={"_post": UNAVAILABLE}, unavailable=True)
+            return unavailable(request, person)
         if post is None:
             return not_found(request, person)
         accounts = await accounts_of(deps, request, person)
