@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from tests.support import STRONG_PASSWORD, Stack, connect, sandbox, sign_in, sign_up, token_from, unique_email
+from tests.support import STRONG_PASSWORD, Stack, connect, sandbox, sign_in, sign_up, token_from, unique_email, wait_for
 
 NEW_PASSWORD = "another long sentence to remember"
 
@@ -92,6 +92,18 @@ async def test_sign_up_confirm_sign_in_connect_and_disconnect_with_forms(web: ht
     assert "Sourdough Saturday" in dashboard.text
     assert due.astimezone(ZoneInfo("Asia/Tokyo")).strftime("%a %-d %b %Y, %H:%M") in dashboard.text
     assert "Connect your first account" not in dashboard.text
+    assert "Nothing has been published yet." in dashboard.text
+
+    # What went out lately, with what happened on each account.
+    published = await web.post("/api/v1/posts", json={"caption": "Rye is back", "targets": [
+        {"account_id": bakery["id"]}]})
+    assert published.status_code == 201, published.text
+
+    async def shown_published() -> bool:
+        recent = (await web.get("/")).text.split('id="recent-title"', 1)[1]
+        return "Rye is back" in recent and "Facebook · Acme Bakery: Published" in recent
+
+    await wait_for(shown_published, message="the dashboard's latest posts showing the published one")
 
     page = await web.get("/accounts")
     assert page.status_code == 200

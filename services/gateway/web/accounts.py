@@ -3,6 +3,7 @@ reconnecting and disconnecting them."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -84,11 +85,16 @@ def register(router: APIRouter, deps: WebDeps) -> None:
             return None
         return list(answer.json().get("items") or [])
 
-    async def next_scheduled(request: Request, person: Person) -> list[dict[str, Any]] | None:
-        """The soonest scheduled posts, soonest first."""
-        posts = await listed(request, person, "publisher", "/api/v1/posts", {
-            "status": "scheduled", "sort": "due_asc", "due_from": datetime.now(UTC).isoformat(), "limit": UPCOMING})
+    async def posts_around(request: Request, person: Person, *, upcoming: bool) -> list[dict[str, Any]] | None:
+        """The soonest scheduled posts (soonest first), or the latest that were due (latest first)."""
+        now = datetime.now(UTC).isoformat()
+        window = ({"status": "scheduled", "sort": "due_asc", "due_from": now} if upcoming
+                  else {"sort": "due", "due_to": now})
+        posts = await listed(request, person, "publisher", "/api/v1/posts", {**window, "limit": UPCOMING})
         return None if posts is None else [{**p, "due_at": parse_instant(p.get("due_at"))} for p in posts]
+
+    def account_names(accounts: list[dict[str, Any]]) -> dict[str, str]:
+        return {str(a.get("id")): display_name(a) for a in accounts}
 
     def shown_accounts(accounts: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], set[str]]:
         """The accounts as the templates show them, and the hosts their avatars come from (for the CSP)."""
@@ -111,11 +117,12 @@ def register(router: APIRouter, deps: WebDeps) -> None:
         person = await deps.person(request)
         if person is None:
             return page(request, "home.html", None, title="Publish to Facebook, Instagram and TikTok")
-        accounts = await listed(request, person, "connector", "/api/v1/accounts")
-        upcoming = await next_scheduled(request, person)
+        accounts, upcoming, recent = await asyncio.gather(
+            listed(request, person, "connector", "/api/v1/accounts"), posts_around(request, person, upcoming=True),
+            posts_around(request, person, upcoming=False))
         active = None if accounts is None else [a for a in accounts if a.get("status") != "disconnected"]
         return page(request, "home.html", person, title="Home", greeting=greeting(person, datetime.now(UTC)),
-                    upcoming=upcoming,
+                    upcoming=upcoming, recent=recent, names=account_names(active or []),
                     accounts=active, needs_reconnect=[display_name(a) for a in active or []
                                                       if a.get("status") == "reauth_required"])
 
