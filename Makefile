@@ -46,6 +46,7 @@ bench: $(READY)
 	$(BIN)/python -m bench.signin
 	$(BIN)/python -m bench.publishing
 	$(BIN)/python -m bench.webhooks
+	$(BIN)/python -m bench.pages
 
 # Operators: `make dead-letters SERVICE=privacy`, then `make replay-dead-letters SERVICE=privacy [IDS=a,b]`.
 dead-letters: $(READY)

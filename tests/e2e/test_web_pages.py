@@ -82,7 +82,7 @@ async def test_sign_up_confirm_sign_in_connect_and_disconnect_with_forms(web: ht
     outcome = await web.get("/accounts?result=connected&provider=facebook&count=3")
     assert "Facebook is connected." in outcome.text
     accounts = (await web.get("/api/v1/accounts")).json()["items"]
-    bakery = next(a for a in accounts if a["name"] == "Acme Bakery")
+    bakery = next(a for a in accounts if a["name"] == "Acme Bakery" and a["kind"] == "facebook_page")
 
     due = (datetime.now(UTC) + timedelta(days=2)).replace(second=0, microsecond=0)
     created = await web.post("/api/v1/posts", json={"caption": "Sourdough Saturday", "scheduled_at": due.isoformat(),
