@@ -48,7 +48,8 @@ async def person_with_posts(system: System, http: httpx.AsyncClient) -> str:
     assert (await http.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})).status_code == 200
     for provider in SANDBOX_USERS:
         await connect(http, provider)
-    accounts = [a["id"] for a in (await http.get("/api/v1/accounts")).json()["items"] if a["publishable"]]
+    accounts = [a["id"] for a in (await http.get("/api/v1/accounts")).json()["items"] if a["kind"] == "facebook_page"
+                and a["publishable"]]
     soon = datetime.now(UTC) + timedelta(days=1)
     post_id = ""
     for n in range(POSTS):
