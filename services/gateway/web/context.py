@@ -42,6 +42,7 @@ NOTICES = {
     # The same after a sign-up with an address that has an account already (its owner gets a mail instead).
     "signed_up": "Check your inbox: we have sent a link to confirm your email address. Sign in to continue.",
     "settings_saved": "Your settings are saved.",
+    "timezone_saved": "Times are now shown in your browser's time zone. You can change it in Settings.",
     "reset_sent": "If an account uses this address, we have sent it a link to choose a new password.",
     "password_changed": "Your password is changed. Sign in with the new one.",
     "verification_sent": "If an unverified account uses this address, we have sent it a new confirmation link.",

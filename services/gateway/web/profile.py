@@ -20,6 +20,7 @@ from services.gateway.web.auth import (
     PASSWORD_HINT,
     UNAVAILABLE,
     field_errors,
+    local_path,
     password_problem,
     refused_status,
     text,
@@ -125,6 +126,23 @@ def register(router: APIRouter, deps: WebDeps) -> None:
                                        status_code=503)
         return await settings_page(request, person, values=values, status_code=refused_status(answer),
                                    errors=field_errors(answer, PROFILE_FIELDS, "timezone"))
+
+    @router.post("/settings/timezone")
+    async def use_time_zone(request: Request) -> Response:
+        """The browser's zone, offered on any page to someone still on the UTC default."""
+        person = await deps.person(request)
+        if person is None:
+            return sign_in_first(request)
+        form = await request.form()
+        zone, back = text(form, "timezone"), text(form, "next")
+        answer = await call(request, person, "PATCH", "identity", "/api/v1/me", {"timezone": zone})
+        if answer is not None and answer.status_code == 200:
+            return redirect(local_path(back), notice="timezone_saved")
+        return await settings_page(request, person, values={"timezone": zone},
+                                   status_code=503 if answer is None or answer.status_code >= 500
+                                   else refused_status(answer),
+                                   errors={"_service": UNAVAILABLE} if answer is None or answer.status_code >= 500
+                                   else field_errors(answer, PROFILE_FIELDS, "timezone"))
 
     @router.post("/settings/password")
     async def change_password(request: Request) -> Response:

@@ -10,6 +10,18 @@ for (const input of document.querySelectorAll("input[data-browser-timezone]")) {
   if (!input.value && browserZone) input.value = browserZone;
 }
 
+// Someone still on the UTC default is offered the browser's zone once, unless they said to keep UTC.
+const offer = document.querySelector("form[data-timezone-offer]");
+const KEEP = "postifys.keep-utc";
+if (offer && browserZone && browserZone !== "UTC" && browserZone !== "Etc/UTC" && !localStorage.getItem(KEEP)) {
+  offer.querySelector("[data-browser-timezone-name]").textContent = browserZone;
+  offer.hidden = false;
+  offer.querySelector("[data-timezone-keep]").addEventListener("click", () => {
+    localStorage.setItem(KEEP, "1");
+    offer.hidden = true;
+  });
+}
+
 // A form submits once: a double click must not send it twice (the server's idempotency key is the real guard).
 for (const form of document.querySelectorAll("form")) {
   form.addEventListener("submit", (event) => {
