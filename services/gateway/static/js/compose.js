@@ -276,6 +276,14 @@ function improve(form) {
   });
   form.addEventListener("change", update);
 
+  // The page comes with a few empty rows for use without JavaScript; with it, empty rows wait for "Add another",
+  // but for one when there is no media at all.
+  const isEmpty = (row) => ["[data-media-url]", "[data-media-alt]", "[data-media-duration]"]
+    .every((field) => !$(field, row).value.trim());
+  const allRows = $$("[data-media-row]", rows);
+  const emptyRows = allRows.filter(isEmpty);
+  for (const row of emptyRows.slice(emptyRows.length === allRows.length ? 1 : 0)) row.remove();
+
   renumber();
   update();
 }
