@@ -47,6 +47,7 @@ bench: $(READY)
 	$(BIN)/python -m bench.publishing
 	$(BIN)/python -m bench.webhooks
 	$(BIN)/python -m bench.pages
+	$(BIN)/python -m bench.consumption
 
 # Operators: `make dead-letters SERVICE=privacy`, then `make replay-dead-letters SERVICE=privacy [IDS=a,b]`.
 dead-letters: $(READY)
