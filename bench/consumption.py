@@ -20,7 +20,7 @@ from shared.bus import Bus, Topology
 from shared.db import make_engine, make_sessionmaker, schema_metadata
 from shared.events import Envelope
 from shared.logging import configure_logging
-from shared.outbox import Inbox, messaging_tables
+from shared.messaging.outbox import Inbox, messaging_tables
 
 EVENTS = int(os.environ.get("BENCH_EVENTS", "5000"))
 EVENT_TYPE = "bench.happened"

@@ -10,7 +10,8 @@ import argparse
 import asyncio
 import sys
 
-from shared.bus import Topology, list_dead_letters, replay_dead_letters
+from shared.messaging.dead_letters import list_dead_letters, replay_dead_letters
+from shared.messaging.topology import Topology
 from shared.migrations import SCHEMA_SERVICES
 from shared.settings import PostifysSettings
 

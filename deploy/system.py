@@ -22,13 +22,13 @@ from pathlib import Path
 from typing import TypeVar, overload
 from urllib.parse import urlsplit, urlunsplit
 
-import aio_pika
 import asyncpg
 import httpx
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource
 
 from sandbox import base_urls, media_host_environment
 from shared.internal import derived_environment
+from shared.messaging.broker import broker_reachable
 from shared.migrations import SCHEMA_SERVICES, upgrade
 from shared.settings import PostifysSettings
 
@@ -70,8 +70,7 @@ async def check_postgres(url: str) -> None:
 
 async def check_rabbitmq(url: str) -> None:
     try:
-        conn = await aio_pika.connect(url, timeout=5)
-        await conn.close()
+        await broker_reachable(url)
     except Exception as exc:
         host = urlsplit(url).netloc.rsplit("@", 1)[-1]
         raise InfrastructureDown(

@@ -1,4 +1,4 @@
-"""One service process: its engine, its bus connection, its outbox relay, and how it is served."""
+"""One service process: its engine, its broker and consumer, its outbox relay, and how it is served."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ import uvicorn
 from fastapi import APIRouter, Depends, FastAPI, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.bus import Bus, Handler, Topology, run_relay
 from shared.db import database_reachable, make_engine, make_sessionmaker
 from shared.errors import Forbidden, Unauthorized
 from shared.internal import (
@@ -29,8 +28,12 @@ from shared.internal import (
     signed_target,
 )
 from shared.logging import configure_logging
+from shared.messaging.broker import ServiceBroker
+from shared.messaging.consumer import Consumer
+from shared.messaging.outbox import Inbox, Outbox
+from shared.messaging.relay import run_relay
+from shared.messaging.topology import Topology
 from shared.migrations import current_revision, head_revision
-from shared.outbox import Inbox, Outbox
 from shared.settings import PostifysSettings, ServiceSettings, refuse_misconfigured
 from shared.web import MAX_BODY_BYTES, create_http_app
 
@@ -38,8 +41,7 @@ log = structlog.get_logger()
 
 
 class ServiceRuntime:
-    def __init__(self, settings: ServiceSettings, metadata: sa.MetaData,
-                 handlers: dict[str, Handler] | None = None) -> None:
+    def __init__(self, settings: ServiceSettings, metadata: sa.MetaData) -> None:
         refuse_misconfigured(settings)
         self.settings = settings
         self.service = settings.service_name
@@ -47,8 +49,9 @@ class ServiceRuntime:
         self.sessionmaker = make_sessionmaker(self.engine)
         self.outbox = Outbox(metadata.tables[f"{self.service}.outbox"], producer=self.service)
         self.inbox = Inbox(metadata.tables[f"{self.service}.inbox"])
-        self.bus = Bus(url=settings.amqp_url, topology=Topology(settings.amqp_prefix, self.service),
-                       handlers=handlers, sessionmaker=self.sessionmaker, inbox=self.inbox)
+        self.broker = ServiceBroker(settings.amqp_url, Topology(settings.amqp_prefix, self.service))
+        # Where the service's handlers register (its handlers module), before the broker starts.
+        self.consumer = Consumer(self.broker, self.sessionmaker, self.inbox)
         self.head = head_revision(self.service)
         self.verifier = Verifier(self.service, parse_public_keys(settings.caller_public_keys()))
         self._relay_wake = asyncio.Event()
@@ -80,12 +83,12 @@ class ServiceRuntime:
         if database:
             with contextlib.suppress(Exception):
                 migrated = await current_revision(self.engine, self.service) == self.head
-        return {"database": database, "migrations": migrated, "broker": self.bus.ready}
+        return {"database": database, "migrations": migrated, "broker": await self.broker.ready()}
 
     @contextlib.asynccontextmanager
     async def lifespan(self, _: FastAPI) -> AsyncIterator[None]:
-        await self.bus.start()
-        self.spawn(run_relay(self.bus, self.sessionmaker, self.outbox.table, self._relay_wake))
+        await self.broker.start()
+        self.spawn(run_relay(self.broker, self.sessionmaker, self.outbox.table, self._relay_wake))
         for start in self._background:
             self.spawn(start())
         log.info("Service started", port=self.settings.listen_port)
@@ -102,7 +105,7 @@ class ServiceRuntime:
                     await close()
                 except Exception:
                     log.exception("Closing on shutdown failed")
-            await self.bus.close()
+            await self.broker.close()
             await self.engine.dispose()
 
     async def require_internal(self, request: Request) -> None:

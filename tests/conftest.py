@@ -15,7 +15,6 @@ import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
-import aio_pika
 import asyncpg
 import httpx
 import pytest
@@ -30,7 +29,7 @@ from deploy.system import (
     prepare_database,
     with_database,
 )
-from shared.bus import Topology
+from shared.messaging.dead_letters import delete_topology
 from shared.migrations import SCHEMA_SERVICES
 from tests.support import Stack
 
@@ -103,22 +102,7 @@ def started_stack() -> Iterator[Stack]:
 async def _cleanup(database_url: str, amqp_url: str, prefix: str) -> None:
     await drop_database(database_url)
     with contextlib.suppress(Exception):
-        await delete_broker_objects(amqp_url, prefix, [*SCHEMA_SERVICES, "testing"])
-
-
-async def delete_broker_objects(amqp_url: str, prefix: str, services: list[str]) -> None:
-    connection = await aio_pika.connect(amqp_url)
-    async with connection:
-        for service in services:
-            topology = Topology(prefix, service)
-            for queue in (topology.queue, topology.dead_letter_queue):
-                channel = await connection.channel()
-                with contextlib.suppress(Exception):
-                    await channel.queue_delete(queue)
-        channel = await connection.channel()
-        for exchange in (f"{prefix}.events", f"{prefix}.dead-letters"):
-            with contextlib.suppress(Exception):
-                await channel.exchange_delete(exchange)
+        await delete_topology(amqp_url, prefix, [*SCHEMA_SERVICES, "testing"])
 
 
 @pytest.fixture

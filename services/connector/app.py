@@ -6,8 +6,7 @@ from fastapi import FastAPI
 
 from services.connector import tables
 from services.connector.api import build_routers
-from services.connector.erasure import erasure_handlers
-from services.connector.handlers import webhook_handlers
+from services.connector.handlers import subscribe
 from services.connector.retention import retention_rules
 from services.connector.service import ConnectorService, build_providers
 from services.connector.settings import ConnectorSettings
@@ -31,7 +30,7 @@ def create_app(settings: ConnectorSettings | None = None) -> FastAPI:
                              limits=httpx.Limits(max_connections=100, max_keepalive_connections=20))
     service = ConnectorService(runtime, settings, build_providers(http, settings),
                                TokenStore(Vault(settings.vault_keys.get_secret_value())))
-    runtime.bus.handlers = {**webhook_handlers(service), **erasure_handlers(service)}
+    subscribe(runtime.consumer, service)
     runtime.in_background(lambda: repeat(max(1.0, settings.token_check_interval_seconds / 10),
                                          lambda: check_due_accounts(service), "Token check round failed"))
     keep_purging(runtime, retention_rules(settings), settings.retention_interval_seconds)

@@ -15,17 +15,17 @@ from services.connector.service import ConnectorService
 from services.connector.tables import Account, Connection, ErasureAnswer, OAuthState
 from services.connector.tokens import ACCESS, REFRESH, USER_ACCESS
 from services.connector.vault import VaultError
-from shared.bus import Handler
 from shared.db import delete_rows
-from shared.events import Envelope, ErasureCompleted, ErasureRequested, ErasureStepDone
+from shared.events import ErasureCompleted, ErasureRequested, ErasureStepDone
+from shared.messaging.consumer import Consumer, Session
 from shared.platform_http import PlatformError
 
 log = structlog.get_logger()
 
 
-def erasure_handlers(service: ConnectorService) -> dict[str, Handler]:
-    async def erase_accounts(envelope: Envelope, session: AsyncSession) -> None:
-        request = ErasureRequested.model_validate(envelope.data)
+def subscribe_erasure(consumer: Consumer, service: ConnectorService) -> None:
+    @consumer.on(ErasureRequested)
+    async def erase_accounts(request: ErasureRequested, session: Session) -> None:
         accounts = await covered_accounts(session, request)
         erased_ids = {a.id for a in accounts}
         logins = await covered_logins(session, request, {a.connection_id for a in accounts})
@@ -48,11 +48,9 @@ def erasure_handlers(service: ConnectorService) -> dict[str, Handler]:
                     "authorization_attempts": states},
             user_ids=answer.user_ids, account_ids=answer.account_ids, external_ids=answer.external_ids))
 
-    async def forget(envelope: Envelope, session: AsyncSession) -> None:
-        done = ErasureCompleted.model_validate(envelope.data)
+    @consumer.on(ErasureCompleted)
+    async def forget(done: ErasureCompleted, session: Session) -> None:
         await session.execute(sa.delete(ErasureAnswer).where(ErasureAnswer.request_id == done.request_id))
-
-    return {ErasureRequested.type: erase_accounts, ErasureCompleted.type: forget}
 
 
 async def remember(session: AsyncSession, request_id: uuid.UUID, user_ids: set[str], account_ids: set[str],

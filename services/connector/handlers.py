@@ -8,10 +8,11 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.connector import rules
+from services.connector.erasure import subscribe_erasure
 from services.connector.service import ConnectorService
 from services.connector.tables import Account, AccountEvent, Connection
-from shared.bus import Handler
-from shared.events import AccountDisconnected, Envelope, MetaDeauthorized, PlatformWebhook
+from shared.events import AccountDisconnected, MetaDeauthorized, PlatformWebhook
+from shared.messaging.consumer import Consumer, Session
 
 TIKTOK_REMOVAL_REASONS = {
     0: "for an unknown reason", 1: "because the creator disconnected Postifys in TikTok",
@@ -20,9 +21,9 @@ TIKTOK_REMOVAL_REASONS = {
 }
 
 
-def webhook_handlers(service: ConnectorService) -> dict[str, Handler]:
-    async def tiktok_authorization_removed(envelope: Envelope, session: AsyncSession) -> None:
-        webhook = PlatformWebhook.model_validate(envelope.data)
+def subscribe_platform_notices(consumer: Consumer, service: ConnectorService) -> None:
+    @consumer.on(PlatformWebhook, "webhook.tiktok.authorization.removed")
+    async def tiktok_authorization_removed(webhook: PlatformWebhook, session: Session) -> None:
         reason = (webhook.event.get("content") or {}).get("reason", 0)
         text = f"TikTok removed the authorization {TIKTOK_REMOVAL_REASONS.get(reason, 'for an unknown reason')}."
         accounts = (await session.scalars(sa.select(Account).where(
@@ -31,8 +32,8 @@ def webhook_handlers(service: ConnectorService) -> dict[str, Handler]:
         for account in accounts:
             await disconnect(session, account, text)
 
-    async def meta_permission_revoked(envelope: Envelope, session: AsyncSession) -> None:
-        webhook = PlatformWebhook.model_validate(envelope.data)
+    @consumer.on(PlatformWebhook, "webhook.meta.permissions.#")
+    async def meta_permission_revoked(webhook: PlatformWebhook, session: Session) -> None:
         value = webhook.event.get("value") or {}
         if value.get("verb") != "revoked":
             return
@@ -44,9 +45,9 @@ def webhook_handlers(service: ConnectorService) -> dict[str, Handler]:
             await service.mark_reauth(session, account, f"Facebook permission {webhook.event.get('field')} was "
                                                         "revoked.")
 
-    async def meta_deauthorized(envelope: Envelope, session: AsyncSession) -> None:
+    @consumer.on(MetaDeauthorized)
+    async def meta_deauthorized(event: MetaDeauthorized, session: Session) -> None:
         """Meta's Deauthorize callback: the person removed Postifys on Facebook; their tokens are dead already."""
-        event = MetaDeauthorized.model_validate(envelope.data)
         logins = (await session.scalars(sa.select(Connection).where(
             Connection.provider.in_(("facebook", "instagram")),
             Connection.external_user_id == event.meta_user_id))).all()
@@ -67,6 +68,8 @@ def webhook_handlers(service: ConnectorService) -> dict[str, Handler]:
             account_id=account.id, user_id=account.user_id, platform=account.platform, kind=account.kind,
             name=account.name or account.username, reason=reason))
 
-    return {"webhook.tiktok.authorization.removed": tiktok_authorization_removed,
-            "webhook.meta.permissions.#": meta_permission_revoked,
-            MetaDeauthorized.type: meta_deauthorized}
+
+def subscribe(consumer: Consumer, service: ConnectorService) -> None:
+    """Every event the connector consumes."""
+    subscribe_platform_notices(consumer, service)
+    subscribe_erasure(consumer, service)

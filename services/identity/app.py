@@ -4,9 +4,8 @@ from fastapi import FastAPI
 
 from services.identity import tables
 from services.identity.api import build_routers
-from services.identity.erasure import erasure_handlers
+from services.identity.handlers import subscribe
 from services.identity.mailer import Mailer
-from services.identity.notifications import notification_handlers
 from services.identity.retention import retention_rules
 from services.identity.service import IdentityService
 from services.identity.settings import IdentitySettings
@@ -18,8 +17,7 @@ def create_app(settings: IdentitySettings | None = None) -> FastAPI:
     settings = settings or IdentitySettings()
     mailer = Mailer(settings.smtp_url or "smtp://127.0.0.1:8025", settings.mail_from)
     runtime = ServiceRuntime(settings, tables.Base.metadata)
-    runtime.bus.handlers = {**notification_handlers(mailer, settings.public_url),
-                            **erasure_handlers(runtime.outbox, mailer, settings.public_url)}
+    subscribe(runtime.consumer, runtime.outbox, mailer, settings.public_url)
     service = IdentityService(runtime, settings, mailer)
     keep_purging(runtime, retention_rules(settings), settings.retention_interval_seconds)
     return create_service_app(runtime, routers=build_routers(service))

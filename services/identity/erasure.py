@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.identity import tables as t
 from services.identity.mailer import Mail, Mailer, greeting
 from services.identity.tokens import email_key
-from shared.bus import Handler
 from shared.db import delete_rows
-from shared.events import Envelope, ErasureRequested, ErasureStepDone
-from shared.outbox import Outbox
+from shared.events import ErasureRequested, ErasureStepDone
+from shared.messaging.consumer import Consumer, Session
+from shared.messaging.outbox import Outbox
 
 
-def erasure_handlers(outbox: Outbox, mailer: Mailer, public_url: str) -> dict[str, Handler]:
-    async def erase_user(envelope: Envelope, session: AsyncSession) -> None:
-        request = ErasureRequested.model_validate(envelope.data)
+def subscribe_erasure(consumer: Consumer, outbox: Outbox, mailer: Mailer, public_url: str) -> None:
+    @consumer.on(ErasureRequested)
+    async def erase_user(request: ErasureRequested, session: Session) -> None:
         if request.scope != "account" or request.user_id is None:
             return
         erased: dict[str, int] = {}
@@ -41,5 +40,3 @@ def erasure_handlers(outbox: Outbox, mailer: Mailer, public_url: str) -> dict[st
                      "your name or email address.",
                 link=f"{public_url}/privacy/deletion-instructions", link_label="What deletion covers"))
         await outbox.add(session, ErasureStepDone(request_id=request.request_id, service="identity", erased=erased))
-
-    return {ErasureRequested.type: erase_user}

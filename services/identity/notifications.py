@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from services.identity.mailer import Mail, Mailer, greeting
 from services.identity.tables import User
-from shared.bus import Handler
-from shared.events import AccountReauthRequired, Envelope, PostTargetFailed
+from shared.events import AccountReauthRequired, PostTargetFailed
+from shared.messaging.consumer import Consumer, Session
 
 PLATFORMS = {"facebook": "Facebook", "instagram": "Instagram", "tiktok": "TikTok"}
 
 
-def notification_handlers(mailer: Mailer, public_url: str) -> dict[str, Handler]:
-    async def reconnect_needed(envelope: Envelope, session: AsyncSession) -> None:
-        event = AccountReauthRequired.model_validate(envelope.data)
+def subscribe_notifications(consumer: Consumer, mailer: Mailer, public_url: str) -> None:
+    @consumer.on(AccountReauthRequired)
+    async def reconnect_needed(event: AccountReauthRequired, session: Session) -> None:
         user = await session.get(User, event.user_id)
         if user is None:
             return
@@ -26,8 +24,8 @@ def notification_handlers(mailer: Mailer, public_url: str) -> dict[str, Handler]
                  "it. Scheduled posts for it are kept.",
             link=f"{public_url}/accounts", link_label="Reconnect"))
 
-    async def target_failed(envelope: Envelope, session: AsyncSession) -> None:
-        event = PostTargetFailed.model_validate(envelope.data)
+    @consumer.on(PostTargetFailed)
+    async def target_failed(event: PostTargetFailed, session: Session) -> None:
         if event.error_class == "reconnect_required":
             return  # the reconnect mail says it
         user = await session.get(User, event.user_id)
@@ -39,5 +37,3 @@ def notification_handlers(mailer: Mailer, public_url: str) -> dict[str, Handler]
             text=f"{greeting(user)}\n\nPostifys could not publish one of your posts to {platform}.\n\n"
                  f"{platform} said: {event.message}",
             link=f"{public_url}/posts/{event.post_id}", link_label="See what happened"))
-
-    return {AccountReauthRequired.type: reconnect_needed, PostTargetFailed.type: target_failed}

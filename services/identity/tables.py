@@ -8,7 +8,7 @@ from sqlalchemy.dialects.postgresql import INET, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import schema_metadata
-from shared.outbox import messaging_tables
+from shared.messaging.outbox import messaging_tables
 
 Timestamp = sa.TIMESTAMP(timezone=True)
 

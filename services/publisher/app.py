@@ -7,7 +7,7 @@ from services.publisher import tables
 from services.publisher.api import build_router
 from services.publisher.connector_client import ConnectorClient
 from services.publisher.export import build_export_router
-from services.publisher.handlers import event_handlers
+from services.publisher.handlers import subscribe
 from services.publisher.retention import retention_rules
 from services.publisher.service import PostService, creation_quotas
 from services.publisher.settings import PublisherSettings
@@ -24,7 +24,7 @@ def create_app(settings: PublisherSettings | None = None) -> FastAPI:
     connector = ConnectorClient(http, settings.connector_url, settings.internal_signer().auth())
     worker = Worker(runtime, settings, connector, http)
     # Handlers and the API wake the worker, so nothing waits for its next poll.
-    runtime.bus.handlers = event_handlers(runtime, worker.wake.set)
+    subscribe(runtime.consumer, runtime, worker.wake.set)
     service = PostService(runtime, connector, worker.wake.set, creation_quotas(settings))
     runtime.in_background(worker.run_forever)
     keep_purging(runtime, retention_rules(settings), settings.retention_interval_seconds)

@@ -17,19 +17,17 @@ from services.publisher.tables import (
     Post,
     Target,
 )
-from shared.bus import Handler
 from shared.db import delete_rows
-from shared.events import Envelope, ErasureAccountsResolved, ErasureStepDone
-from shared.outbox import Outbox
+from shared.events import ErasureAccountsResolved, ErasureStepDone
+from shared.messaging.consumer import Consumer, Session
+from shared.messaging.outbox import Outbox
 
 
-def erasure_handlers(outbox: Outbox) -> dict[str, Handler]:
-    async def erase_posts(envelope: Envelope, session: AsyncSession) -> None:
-        request = ErasureAccountsResolved.model_validate(envelope.data)
+def subscribe_erasure(consumer: Consumer, outbox: Outbox) -> None:
+    @consumer.on(ErasureAccountsResolved)
+    async def erase_posts(request: ErasureAccountsResolved, session: Session) -> None:
         erased = await erase(session, request)
         await outbox.add(session, ErasureStepDone(request_id=request.request_id, service="publisher", erased=erased))
-
-    return {ErasureAccountsResolved.type: erase_posts}
 
 
 async def erase(session: AsyncSession, request: ErasureAccountsResolved) -> dict[str, int]:

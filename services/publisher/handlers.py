@@ -7,36 +7,37 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.publisher import pipeline, rules
-from services.publisher.erasure import erasure_handlers
+from services.publisher.erasure import subscribe_erasure
 from services.publisher.tables import EarlyOutcome, Target, TargetEvent
 from services.publisher.worker import complete_post_if_done, finish_target, record_auth
-from shared.bus import Handler
 from shared.events import (
     AccountConnected,
     AccountDisconnected,
     AccountReauthRequired,
-    Envelope,
     PlatformWebhook,
     PostTargetFailed,
 )
+from shared.messaging.consumer import Consumer, Delivered, Session
 from shared.runtime import ServiceRuntime
 
 
-def event_handlers(runtime: ServiceRuntime, wake: Callable[[], None]) -> dict[str, Handler]:
-    async def pause_account(envelope: Envelope, session: AsyncSession) -> None:
-        event = AccountReauthRequired.model_validate(envelope.data)
+def subscribe(consumer: Consumer, runtime: ServiceRuntime, wake: Callable[[], None]) -> None:
+    """Every event the publisher consumes."""
+    subscribe_erasure(consumer, runtime.outbox)
+
+    @consumer.on(AccountReauthRequired)
+    async def pause_account(event: AccountReauthRequired, envelope: Delivered, session: Session) -> None:
         await record_auth(session, event.account_id, reauth_required=True, as_of=envelope.occurred_at)
 
-    async def resume_account(envelope: Envelope, session: AsyncSession) -> None:
-        event = AccountConnected.model_validate(envelope.data)
+    @consumer.on(AccountConnected)
+    async def resume_account(event: AccountConnected, envelope: Delivered, session: Session) -> None:
         await record_auth(session, event.account_id, reauth_required=False, as_of=envelope.occurred_at)
         wake()
 
-    async def fail_account_targets(envelope: Envelope, session: AsyncSession) -> None:
-        event = AccountDisconnected.model_validate(envelope.data)
+    @consumer.on(AccountDisconnected)
+    async def fail_account_targets(event: AccountDisconnected, session: Session) -> None:
         now = datetime.now(UTC)
         targets = (await session.scalars(sa.select(Target).where(
             Target.account_id == event.account_id, Target.status.in_([*rules.ACTIVE, rules.DRAFT]),
@@ -54,10 +55,12 @@ def event_handlers(runtime: ServiceRuntime, wake: Callable[[], None]) -> dict[st
                 platform=target.platform, error_class="account_disconnected", message=message))
             await complete_post_if_done(runtime, session, target.post_id, target.user_id)
 
-    async def tiktok_outcome(envelope: Envelope, session: AsyncSession) -> None:
+    @consumer.on(PlatformWebhook, *(f"webhook.tiktok.{name}" for name in (
+        "post.publish.complete", "post.publish.publicly_available", "post.publish.failed",
+        "post.publish.inbox_delivered")))
+    async def tiktok_outcome(webhook: PlatformWebhook, session: Session) -> None:
         """TikTok's word on a publish, usually before the next status poll. Final states are never undone,
         so a late or repeated notice changes nothing."""
-        webhook = PlatformWebhook.model_validate(envelope.data)
         content = webhook.event.get("content") or {}
         publish_id = str(content.get("publish_id") or "")
         event = str(webhook.event.get("event"))
@@ -92,10 +95,3 @@ def event_handlers(runtime: ServiceRuntime, wake: Callable[[], None]) -> dict[st
         session.add(TargetEvent(target_id=target.id, at=now, step="webhook", status=target.status,
                                 message=f"TikTok webhook {event}"))
         await finish_target(runtime, session, target, outcome, now)
-
-    return {**erasure_handlers(runtime.outbox),
-            AccountReauthRequired.type: pause_account, AccountConnected.type: resume_account,
-            AccountDisconnected.type: fail_account_targets,
-            **{f"webhook.tiktok.{name}": tiktok_outcome for name in (
-                "post.publish.complete", "post.publish.publicly_available", "post.publish.failed",
-                "post.publish.inbox_delivered")}}

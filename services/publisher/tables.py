@@ -9,7 +9,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import schema_metadata
-from shared.outbox import messaging_tables
+from shared.messaging.outbox import messaging_tables
 
 Timestamp = sa.TIMESTAMP(timezone=True)
 

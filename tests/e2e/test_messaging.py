@@ -15,12 +15,15 @@ import asyncpg
 import httpx
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.bus import DELIVERY_LIMIT, EVENTS_CONSUMED, Bus, Topology, list_dead_letters, replay_dead_letters
 from shared.db import make_engine, make_sessionmaker, schema_metadata
-from shared.events import Envelope
-from shared.outbox import Inbox, messaging_tables
+from shared.events import Envelope, EventData
+from shared.messaging.broker import ServiceBroker
+from shared.messaging.consumer import Consumer, Delivered, Session
+from shared.messaging.dead_letters import list_dead_letters, replay_dead_letters
+from shared.messaging.metrics import EVENTS_CONSUMED
+from shared.messaging.outbox import Inbox, messaging_tables
+from shared.messaging.topology import DELIVERY_LIMIT, Topology
 from tests.support import STRONG_PASSWORD, Stack, unique_email, wait_for
 
 SERVICES = ("identity", "connector", "publisher", "webhooks", "privacy")
@@ -68,6 +71,13 @@ async def test_event_written_while_rabbitmq_was_down_reaches_another_service_whe
     assert await db.fetchval("SELECT count(*) FROM identity.outbox") == 0
 
 
+class Happened(EventData):
+    """An event made for the tests."""
+
+    type = "test.happened"
+    n: int
+
+
 class Recorder:
     """A consumer service made for the test: records each effect in Postgres, fails on 'poison' until healed."""
 
@@ -75,7 +85,7 @@ class Recorder:
         self.attempts: Counter[str] = Counter()
         self.healed = False
 
-    async def handle(self, envelope: Envelope, session: AsyncSession) -> None:
+    async def handle(self, event: Happened, envelope: Delivered, session: Session) -> None:
         self.attempts[str(envelope.event_id)] += 1
         if envelope.data.get("poison") and not self.healed:
             raise RuntimeError("this message always fails")
@@ -84,7 +94,7 @@ class Recorder:
 
 
 @pytest.fixture
-async def consumer(stack: Stack) -> AsyncIterator[tuple[Recorder, Bus, Bus, asyncpg.Connection]]:
+async def consumer(stack: Stack) -> AsyncIterator[tuple[Recorder, ServiceBroker, ServiceBroker, asyncpg.Connection]]:
     conn = await asyncpg.connect(stack.database_url)
     await conn.execute("CREATE SCHEMA IF NOT EXISTS testing")
     await conn.execute("CREATE TABLE IF NOT EXISTS testing.inbox (event_id uuid PRIMARY KEY, type text NOT NULL, "
@@ -95,9 +105,9 @@ async def consumer(stack: Stack) -> AsyncIterator[tuple[Recorder, Bus, Bus, asyn
     engine = make_engine(stack.database_url, service="testing", pool_size=5)
     recorder = Recorder()
     topology = Topology(stack.prefix, "testing")
-    receiving = Bus(url=stack.amqp_url, topology=topology, handlers={"test.happened": recorder.handle},
-                    sessionmaker=make_sessionmaker(engine), inbox=Inbox(inbox))
-    sending = Bus(url=stack.amqp_url, topology=Topology(stack.prefix, "testing-sender"))
+    receiving = ServiceBroker(stack.amqp_url, topology)
+    Consumer(receiving, make_sessionmaker(engine), Inbox(inbox)).on(Happened)(recorder.handle)
+    sending = ServiceBroker(stack.amqp_url, Topology(stack.prefix, "testing-sender"))
     await receiving.start()
     await sending.start()
     await receiving.wait_connected(30)
@@ -185,3 +195,34 @@ async def test_dead_letters_expire_after_two_weeks(consumer, stack: Stack) -> No
         with pytest.raises(aiormq.exceptions.ChannelPreconditionFailed):
             await channel.declare_queue(topology.dead_letter_queue, durable=True,
                                         arguments={"x-queue-type": "quorum"})
+
+
+async def test_what_no_delivery_could_handle_is_dead_lettered_at_once_with_its_reason_and_the_next_one_flows(
+        consumer, stack: Stack) -> None:
+    _, receiving, sending, conn = consumer
+    topology = receiving.topology
+    unknown = Envelope(type="test.nobody_handles_this", producer="tests", data={})
+    misfit = Envelope(type="test.happened", producer="tests", data={"n": "not a number"})
+    failed_before = consumed("failed")
+    # Straight into the queue, as a replay or a foreign producer could: no binding routes these here.
+    await sending.broker.publish(b"{not an envelope", queue=topology.queue, message_id="unreadable-1", persist=True)
+    await sending.broker.publish(unknown.model_dump_json().encode(), queue=topology.queue,
+                                 message_id=str(unknown.event_id), message_type=unknown.type, persist=True)
+    await sending.publish(misfit)
+    after = event()
+    await sending.publish(after)
+
+    async def after_applied() -> bool:
+        return await effects(conn, after.event_id) == 1
+    await wait_for(after_applied, message="the message after the dead ones to be handled")
+
+    async def all_dead() -> dict[str | None, str | None] | None:
+        letters = {letter.message_id: letter.reason for letter in await list_dead_letters(stack.amqp_url, topology)}
+        return letters if len(letters) == 3 else None
+    reasons = await wait_for(all_dead, timeout=30, message="three dead letters")
+    assert reasons["unreadable-1"].startswith("unreadable envelope")
+    assert reasons[str(unknown.event_id)] == "no handler for the event type test.nobody_handles_this"
+    assert reasons[str(misfit.event_id)].startswith("data does not match test.happened")
+    assert await effects(conn, misfit.event_id) == 0
+    # Each died on its first delivery: nothing spun through the delivery limit.
+    assert consumed("failed") == failed_before

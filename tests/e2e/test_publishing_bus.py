@@ -9,8 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
-from shared.bus import Bus, Topology
 from shared.events import AccountConnected, AccountReauthRequired, Envelope
+from shared.messaging.broker import ServiceBroker
+from shared.messaging.topology import Topology
 from tests.e2e.publishing_support import Member, create, publishes, settled
 from tests.support import Stack, wait_for
 
@@ -26,7 +27,7 @@ def envelope(event_type: type, account_id: str, user_id: str, at: datetime) -> E
 async def test_duplicated_and_reordered_account_events_change_nothing(poster: Member, stack: Stack,
                                                                       db: asyncpg.Connection) -> None:
     account, user = poster.accounts["page"], poster.user_id
-    sender = Bus(url=stack.amqp_url, topology=Topology(stack.prefix, "tests-sender"))
+    sender = ServiceBroker(stack.amqp_url, Topology(stack.prefix, "tests-sender"))
     await sender.start()
     await sender.wait_connected(30)
     rng = random.Random(20261127)

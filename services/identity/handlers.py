@@ -1,0 +1,14 @@
+"""Every event identity consumes."""
+
+from __future__ import annotations
+
+from services.identity.erasure import subscribe_erasure
+from services.identity.mailer import Mailer
+from services.identity.notifications import subscribe_notifications
+from shared.messaging.consumer import Consumer
+from shared.messaging.outbox import Outbox
+
+
+def subscribe(consumer: Consumer, outbox: Outbox, mailer: Mailer, public_url: str) -> None:
+    subscribe_notifications(consumer, mailer, public_url)
+    subscribe_erasure(consumer, outbox, mailer, public_url)

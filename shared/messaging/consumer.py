@@ -1,0 +1,184 @@
+"""The consuming side of a service: its handlers as FastStream subscriber calls on the service's queue, each typed
+by its event model, and the middleware that makes every delivery safe to repeat.
+
+For each delivery, `EventConsumption`:
+- reads the envelope once and binds its correlation id, event id and type to the log lines;
+- claims the event in the inbox and runs the handler in one transaction, then acks: a redelivery changes nothing;
+- on a handler failure, rolls back and hands the message back to the queue, whose delivery limit dead-letters it;
+- sends what no delivery could ever handle (an unreadable body, data that does not fit the model, a type no
+  handler takes) straight to the dead-letter queue with the reason, and goes on with the next message."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Annotated, Any, TypeVar
+
+import aio_pika
+import structlog
+from faststream import AckPolicy, BaseMiddleware, Context
+from faststream.exceptions import SubscriberNotFound
+from faststream.message import StreamMessage
+from faststream.rabbit.subscriber import RabbitSubscriber
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.events import Envelope, EventData
+from shared.messaging import metrics
+from shared.messaging.broker import ServiceBroker
+from shared.messaging.outbox import Inbox
+from shared.messaging.topology import DELIVERY_LIMIT
+
+log = structlog.get_logger()
+
+Session = Annotated[AsyncSession, Context("session")]
+"""The transaction the inbox claim is in: a handler writes (and outboxes) through it."""
+Delivered = Annotated[Envelope, Context("envelope")]
+"""The envelope around the event: its id, occurrence time and correlation id."""
+
+Handler = TypeVar("Handler", bound=Callable[..., Awaitable[None]])
+
+# The envelope of the delivery being handled, for the subscriber's filters and decoder (which see only the message).
+_delivered: contextvars.ContextVar[Envelope | None] = contextvars.ContextVar("postifys_delivered", default=None)
+
+
+class Consumer:
+    def __init__(self, broker: ServiceBroker, sessionmaker: async_sessionmaker[AsyncSession], inbox: Inbox) -> None:
+        self.broker = broker
+        self.sessionmaker = sessionmaker
+        self.inbox = inbox
+        self.models: dict[str, type[EventData]] = {}
+        self._subscriber: RabbitSubscriber | None = None
+        broker.broker.add_middleware(functools.partial(EventConsumption, consumer=self))
+
+    def on(self, model: type[EventData], *event_types: str) -> Callable[[Handler], Handler]:
+        """Registers a handler for `model`'s type (or for `event_types`: a key ending in `.#` takes every type under
+        that prefix, as it is bound); the event's data arrives decoded into `model`."""
+        types = event_types or (model.type,)
+
+        def register(handler: Handler) -> Handler:
+            self.subscriber(handler, filter=delivered_as(types))
+            self.broker.bindings.extend(types)
+            self.models.update(dict.fromkeys(types, model))
+            return handler
+        return register
+
+    @property
+    def subscriber(self) -> RabbitSubscriber:
+        if self._subscriber is None:
+            topology = self.broker.topology
+            self._subscriber = self.broker.broker.subscriber(
+                topology.service_queue(), topology.events_exchange(), ack_policy=AckPolicy.MANUAL, no_reply=True,
+                decoder=event_data, title=f"{topology.service}",
+                description=f"The {topology.service} service's queue: every event it consumes.")
+        return self._subscriber
+
+    async def apply(self, envelope: Envelope, handle: Callable[[AsyncSession], Awaitable[Any]]) -> bool:
+        """True when this delivery was the event's first; a duplicate is acknowledged without running anything."""
+        async with self.sessionmaker() as session, session.begin():
+            if not await self.inbox.claim(session, envelope.event_id, envelope.type):
+                return False
+            await handle(session)
+        return True
+
+
+def delivered_as(types: Iterable[str]) -> Callable[[StreamMessage[Any]], bool]:
+    keys = tuple(types)
+    exact = {key for key in keys if not key.endswith(".#")}
+    prefixes = tuple(key[:-1] for key in keys if key.endswith(".#"))
+
+    def accepts(_: StreamMessage[Any]) -> bool:
+        envelope = _delivered.get()
+        return envelope is not None and (envelope.type in exact or envelope.type.startswith(prefixes))
+    return accepts
+
+
+def event_data(_: StreamMessage[Any]) -> Any:
+    """The body a handler's event model is validated from: the envelope's data."""
+    envelope = _delivered.get()
+    return envelope.data if envelope else None
+
+
+class EventConsumption(BaseMiddleware):
+    def __init__(self, msg: aio_pika.abc.AbstractIncomingMessage, /, *, context: Any, consumer: Consumer) -> None:
+        super().__init__(msg, context=context)
+        self.raw = msg
+        self.consumer = consumer
+        self.envelope: Envelope | None = None
+        self.unreadable: str | None = None
+
+    async def on_receive(self) -> None:
+        try:
+            self.envelope = Envelope.model_validate_json(self.raw.body)
+        except ValidationError as exc:
+            self.unreadable = f"unreadable envelope: {str(exc)[:500]}"
+        self._delivered = _delivered.set(self.envelope)
+        self._logging = structlog.contextvars.bind_contextvars(
+            correlation_id=self.envelope.correlation_id, event_id=str(self.envelope.event_id),
+            event_type=self.envelope.type) if self.envelope else {}
+
+    async def after_processed(self, exc_type: type[BaseException] | None = None,
+                              exc_val: BaseException | None = None, exc_tb: Any = None) -> bool | None:
+        try:
+            if exc_val is None:
+                return False
+            if isinstance(exc_val, SubscriberNotFound):
+                await self.dead_letter(self.unreadable or f"no handler for the event type {self.event_type}")
+            else:
+                log.error("Event consumption failed", error=repr(exc_val)[:500])
+                await self.raw.nack(requeue=True)
+            return True
+        finally:
+            structlog.contextvars.reset_contextvars(**self._logging)
+            _delivered.reset(self._delivered)
+
+    async def consume_scope(self, call_next: Callable[[Any], Awaitable[Any]], msg: StreamMessage[Any]) -> Any:
+        envelope = self.envelope
+        assert envelope is not None  # the subscriber's filters took it
+
+        async def handle(session: AsyncSession) -> Any:
+            with self.context.scopes((("envelope", envelope), ("session", session))):
+                return await call_next(msg)
+        try:
+            first_time = await self.consumer.apply(envelope, handle)
+        except ValidationError as exc:
+            await self.dead_letter(f"data does not match {envelope.type}: {str(exc)[:500]}")
+            return None
+        except Exception:
+            await self.retry_later()
+            return None
+        await self.raw.ack()
+        outcome = "applied" if first_time else "duplicate"
+        metrics.consumed(envelope.type, outcome, envelope.occurred_at)
+        log.info("Event consumed", outcome=outcome)
+        return None
+
+    async def retry_later(self) -> None:
+        deliveries = delivery_count(self.raw) + 1
+        log.exception("Event handler failed", delivery=deliveries, delivery_limit=DELIVERY_LIMIT)
+        metrics.consumed(self.event_type, "failed")
+        # A short pause keeps a failing handler from spinning through its deliveries at once.
+        await asyncio.sleep(min(0.2 * deliveries, 2))
+        await self.raw.nack(requeue=True)
+
+    async def dead_letter(self, reason: str) -> None:
+        log.error("Message sent to dead letters", reason=reason, message_id=self.raw.message_id)
+        metrics.consumed(self.event_type, "unreadable")
+        try:
+            await self.consumer.broker.publish_dead_letter(self.raw, reason)
+        except Exception:
+            log.exception("Dead-lettering failed; the message goes back to the queue")
+            await self.raw.nack(requeue=True)
+            return
+        await self.raw.ack()
+
+    @property
+    def event_type(self) -> str:
+        return self.envelope.type if self.envelope else (self.raw.type or "unknown")
+
+
+def delivery_count(message: aio_pika.abc.AbstractIncomingMessage) -> int:
+    count = (message.headers or {}).get("x-delivery-count")
+    return count if isinstance(count, int) else 0
