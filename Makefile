@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 READY := $(VENV)/.installed
 
-.PHONY: install run test lint browser-deps bench dead-letters replay-dead-letters webhook-deliveries replay-webhook clean vault-key vault-rotate \
+.PHONY: install run test lint browser-deps bench asyncapi dead-letters replay-dead-letters webhook-deliveries replay-webhook clean vault-key vault-rotate \
 	internal-keys
 
 $(READY): pyproject.toml
@@ -48,6 +48,10 @@ bench: $(READY)
 	$(BIN)/python -m bench.webhooks
 	$(BIN)/python -m bench.pages
 	$(BIN)/python -m bench.consumption
+
+# The event contract: regenerate after changing an event model, and commit docs/asyncapi.json.
+asyncapi: $(READY)
+	$(BIN)/python -m deploy.asyncapi
 
 # Operators: `make dead-letters SERVICE=privacy`, then `make replay-dead-letters SERVICE=privacy [IDS=a,b]`.
 dead-letters: $(READY)

@@ -12,18 +12,26 @@ import time
 from typing import Any
 
 import asyncpg
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bench.harness import RESULTS
 from deploy.system import create_database, drop_database, with_database
-from shared.bus import Bus, Topology
 from shared.db import make_engine, make_sessionmaker, schema_metadata
-from shared.events import Envelope
+from shared.events import Envelope, EventData
 from shared.logging import configure_logging
+from shared.messaging.broker import ServiceBroker
+from shared.messaging.consumer import Consumer, Session
+from shared.messaging.dead_letters import delete_topology
 from shared.messaging.outbox import Inbox, messaging_tables
+from shared.messaging.topology import Topology
 
 EVENTS = int(os.environ.get("BENCH_EVENTS", "5000"))
-EVENT_TYPE = "bench.happened"
+
+
+class BenchHappened(EventData):
+    """An event made for the bench."""
+
+    type = "bench.happened"
+    n: int
 
 
 async def measure(database_url: str, amqp_url: str, prefix: str) -> dict[str, Any]:
@@ -36,28 +44,28 @@ async def measure(database_url: str, amqp_url: str, prefix: str) -> dict[str, An
     handled = 0
     all_handled = asyncio.Event()
 
-    async def no_op(_: Envelope, __: AsyncSession) -> None:
+    async def no_op(_: BenchHappened, __: Session) -> None:
         nonlocal handled
         handled += 1
         if handled == EVENTS:
             all_handled.set()
 
     topology = Topology(prefix, "bench")
-    sender = Bus(url=amqp_url, topology=Topology(prefix, "bench-sender"))
+    sender = ServiceBroker(amqp_url, Topology(prefix, "bench-sender"))
     await sender.start()
     await sender.wait_connected(30)
-    declaring = Bus(url=amqp_url, topology=topology, handlers={EVENT_TYPE: no_op},
-                    sessionmaker=make_sessionmaker(engine), inbox=Inbox(inbox))
+    declaring = ServiceBroker(amqp_url, topology)
+    Consumer(declaring, make_sessionmaker(engine), Inbox(inbox)).on(BenchHappened)(no_op)
     await declaring.start()
     await declaring.wait_connected(30)
     await declaring.close()
     for start in range(0, EVENTS, 500):
-        await asyncio.gather(*(sender.publish(Envelope(type=EVENT_TYPE, producer="bench", data={"n": n}))
+        await asyncio.gather(*(sender.publish(Envelope(type=BenchHappened.type, producer="bench", data={"n": n}))
                                for n in range(start, min(start + 500, EVENTS))))
     await sender.close()
 
-    consumer = Bus(url=amqp_url, topology=topology, handlers={EVENT_TYPE: no_op},
-                   sessionmaker=make_sessionmaker(engine), inbox=Inbox(inbox))
+    consumer = ServiceBroker(amqp_url, topology)
+    Consumer(consumer, make_sessionmaker(engine), Inbox(inbox)).on(BenchHappened)(no_op)
     started = time.perf_counter()
     await consumer.start()
     await asyncio.wait_for(all_handled.wait(), timeout=600)
@@ -74,11 +82,13 @@ async def main() -> None:
     server = os.environ.get("POSTIFYS_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     amqp_url = os.environ.get("POSTIFYS_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
     database_url = with_database(server, f"postifys_bench_{run_id}")
+    prefix = f"postifys-bench-{run_id}"
     await create_database(database_url)
     try:
-        results = await measure(database_url, amqp_url, f"postifys-bench-{run_id}")
+        results = await measure(database_url, amqp_url, prefix)
     finally:
         await drop_database(database_url)
+        await delete_topology(amqp_url, prefix, ["bench"])
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "consumption.json").write_text(json.dumps(results, indent=2))
     print(json.dumps(results, indent=2))

@@ -26,8 +26,8 @@ from sandbox.fetch import MediaFetcher
 from sandbox.state import AppCredentials, SandboxState
 from sandbox.web import PlatformMiddleware
 from sandbox.webhook_delivery import WebhookSender
+from shared.http.app import RequestContextMiddleware
 from shared.settings import InstagramAppSecret, MetaAppSecret, PostifysSettings, TikTokClientSecret
-from shared.web import RequestContextMiddleware
 
 # TikTok upload chunks may reach 128 MB; the sandbox must accept what the platform accepts.
 MAX_BODY_BYTES = 256 * 1024 * 1024

@@ -1,41 +1,26 @@
-"""One service process: its engine, its broker and consumer, its outbox relay, and how it is served."""
+"""One service process: its engine, its outbox, its broker and consumer, and its background loops (the outbox relay
+first). How it is served over HTTP is in shared.http."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
-from typing import Annotated, Any
+from typing import Any
 
 import sqlalchemy as sa
 import structlog
-import uvicorn
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import database_reachable, make_engine, make_sessionmaker
-from shared.errors import Forbidden, Unauthorized
-from shared.internal import (
-    EMAIL_VERIFIED_HEADER,
-    INTERNAL_SECRET_HEADER,
-    SESSION_HEADER,
-    USER_HEADER,
-    Caller,
-    Verifier,
-    allowed_callers,
-    parse_public_keys,
-    signed_target,
-)
-from shared.logging import configure_logging
 from shared.messaging.broker import ServiceBroker
 from shared.messaging.consumer import Consumer
 from shared.messaging.outbox import Inbox, Outbox
 from shared.messaging.relay import run_relay
 from shared.messaging.topology import Topology
 from shared.migrations import current_revision, head_revision
-from shared.settings import PostifysSettings, ServiceSettings, refuse_misconfigured
-from shared.web import MAX_BODY_BYTES, create_http_app
+from shared.settings import ServiceSettings, refuse_misconfigured
 
 log = structlog.get_logger()
 
@@ -53,7 +38,6 @@ class ServiceRuntime:
         # Where the service's handlers register (its handlers module), before the broker starts.
         self.consumer = Consumer(self.broker, self.sessionmaker, self.inbox)
         self.head = head_revision(self.service)
-        self.verifier = Verifier(self.service, parse_public_keys(settings.caller_public_keys()))
         self._relay_wake = asyncio.Event()
         self._tasks: list[asyncio.Task[Any]] = []
         self._background: list[Callable[[], Coroutine[Any, Any, None]]] = []
@@ -108,16 +92,6 @@ class ServiceRuntime:
             await self.broker.close()
             await self.engine.dispose()
 
-    async def require_internal(self, request: Request) -> None:
-        """Every route of a service: a valid signature, over the request and its body, from a caller that this
-        route names."""
-        target = signed_target(request.scope.get("raw_path", request.url.path.encode()).decode("latin-1"),
-                               request.scope.get("query_string", b"").decode("latin-1"))
-        caller = self.verifier.caller(request.headers.get(INTERNAL_SECRET_HEADER), request.method, target,
-                                      request.headers, await request.body())
-        route = request.scope.get("route")
-        if caller is None or route is None or caller not in allowed_callers(route.endpoint, route.path):
-            raise Forbidden("Internal endpoint.", code="internal_only")
 
 
 async def repeat(interval: float, work: Callable[[], Awaitable[Any]], failure: str, *,
@@ -133,53 +107,3 @@ async def repeat(interval: float, work: Callable[[], Awaitable[Any]], failure: s
         await sleep(interval)
 
 
-def create_service_app(runtime: ServiceRuntime, *, routers: list[APIRouter] | tuple[APIRouter, ...] = (),
-                       max_body: int = MAX_BODY_BYTES) -> FastAPI:
-    """A service's FastAPI app: health, metrics, the error shape, and its routers behind signed internal calls."""
-    app = create_http_app(title=f"Postifys {runtime.service}", readiness=runtime.readiness, lifespan=runtime.lifespan,
-                          max_body=max_body)
-    for router in routers:
-        app.include_router(router, dependencies=[Depends(runtime.require_internal)])
-    for route in app.routes:
-        path = str(getattr(route, "path", ""))
-        if path.startswith("/internal") and not allowed_callers(getattr(route, "endpoint", None), path):
-            raise RuntimeError(f"{runtime.service}: {path} names no caller (shared.internal.callers)")
-    app.state.runtime = runtime
-    return app
-
-
-def caller_from_headers(request: Request) -> Caller | None:
-    user = request.headers.get(USER_HEADER)
-    if not user:
-        return None
-    session = request.headers.get(SESSION_HEADER)
-    return Caller(user_id=uuid.UUID(user), session_id=uuid.UUID(session) if session else None,
-                  email_verified=request.headers.get(EMAIL_VERIFIED_HEADER) == "1")
-
-
-def require_caller(request: Request) -> Caller:
-    caller = caller_from_headers(request)
-    if caller is None:
-        raise Unauthorized()
-    return caller
-
-
-def require_verified_caller(caller: Annotated[Caller, Depends(require_caller)]) -> Caller:
-    if not caller.email_verified:
-        raise Forbidden("Verify your email address first.", code="email_not_verified")
-    return caller
-
-
-def serve(app: FastAPI, settings: ServiceSettings) -> None:
-    configure_logging(service=settings.service_name, level=settings.log_level, json=json_logs(settings))
-    # Idle connections stay open longer than any caller's pool keeps them (httpx: 5 s), so a caller never sends
-    # a request on a connection this side is closing at that moment.
-    config = uvicorn.Config(app, host=settings.host, port=settings.listen_port, log_config=None, access_log=False,
-                            server_header=False, timeout_graceful_shutdown=5, timeout_keep_alive=75)
-    # The port first, then the app: a taken port ends the process at once, before the bus connection starts
-    # (whose reconnect loop would otherwise keep a failed process from ever exiting).
-    uvicorn.Server(config).run(sockets=[config.bind_socket()])
-
-
-def json_logs(settings: PostifysSettings) -> bool:
-    return settings.log_format == "json" or (settings.log_format == "auto" and settings.env != "development")

@@ -1,6 +1,6 @@
 from services.connector.app import create_app
 from services.connector.settings import ConnectorSettings
-from shared.runtime import serve
+from shared.http.service import serve
 
 if __name__ == "__main__":
     settings = ConnectorSettings()

@@ -16,12 +16,10 @@ from services.connector.export import ConnectorExport, export_user
 from services.connector.service import ConnectorService
 from services.connector.tables import Account, Connection
 from shared.errors import ERROR_RESPONSES, NotFound
-from shared.internal import Caller, callers
-from shared.runtime import require_caller, require_verified_caller
+from shared.http.callers import CallerDep, VerifiedDep
+from shared.internal import callers
 from shared.validation import StrictModel, Text
 
-CallerDep = Annotated[Caller, Depends(require_caller)]
-VerifiedDep = Annotated[Caller, Depends(require_verified_caller)]
 OptionalText = Annotated[Text | None, Query(max_length=2048)]
 
 

@@ -6,14 +6,15 @@ from fastapi import FastAPI
 
 from services.connector import tables
 from services.connector.api import build_routers
-from services.connector.handlers import subscribe
+from services.connector.handlers import publishes, subscribe
 from services.connector.retention import retention_rules
 from services.connector.service import ConnectorService, build_providers
 from services.connector.settings import ConnectorSettings
 from services.connector.tokens import TokenStore
 from services.connector.vault import Vault
+from shared.http.service import create_service_app
 from shared.retention import keep_purging
-from shared.runtime import ServiceRuntime, create_service_app, repeat
+from shared.runtime import ServiceRuntime, repeat
 
 log = structlog.get_logger()
 
@@ -30,6 +31,7 @@ def create_app(settings: ConnectorSettings | None = None) -> FastAPI:
                              limits=httpx.Limits(max_connections=100, max_keepalive_connections=20))
     service = ConnectorService(runtime, settings, build_providers(http, settings),
                                TokenStore(Vault(settings.vault_keys.get_secret_value())))
+    publishes(runtime.broker)
     subscribe(runtime.consumer, service)
     runtime.in_background(lambda: repeat(max(1.0, settings.token_check_interval_seconds / 10),
                                          lambda: check_due_accounts(service), "Token check round failed"))

@@ -11,7 +11,15 @@ from services.connector import rules
 from services.connector.erasure import subscribe_erasure
 from services.connector.service import ConnectorService
 from services.connector.tables import Account, AccountEvent, Connection
-from shared.events import AccountDisconnected, MetaDeauthorized, PlatformWebhook
+from shared.events import (
+    AccountConnected,
+    AccountDisconnected,
+    AccountReauthRequired,
+    ErasureStepDone,
+    MetaDeauthorized,
+    PlatformWebhook,
+)
+from shared.messaging.broker import ServiceBroker
 from shared.messaging.consumer import Consumer, Session
 
 TIKTOK_REMOVAL_REASONS = {
@@ -73,3 +81,11 @@ def subscribe(consumer: Consumer, service: ConnectorService) -> None:
     """Every event the connector consumes."""
     subscribe_platform_notices(consumer, service)
     subscribe_erasure(consumer, service)
+
+
+def publishes(broker: ServiceBroker) -> None:
+    """Every event this service writes to its outbox."""
+    broker.publishes(AccountConnected)
+    broker.publishes(AccountReauthRequired)
+    broker.publishes(AccountDisconnected)
+    broker.publishes(ErasureStepDone)

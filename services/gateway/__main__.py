@@ -2,8 +2,8 @@ import uvicorn
 
 from services.gateway.app import create_app
 from services.gateway.settings import GatewaySettings
+from shared.http.service import json_logs
 from shared.logging import configure_logging
-from shared.runtime import json_logs
 
 if __name__ == "__main__":
     settings = GatewaySettings()

@@ -27,6 +27,7 @@ from services.gateway.web.context import Upstream, content_security_policy
 from services.gateway.web.deps import WebDeps
 from services.gateway.web.routes import web_router
 from shared.errors import PostifysError, error_body
+from shared.http.app import create_http_app
 from shared.internal import (
     CLIENT_IP_HEADER,
     EMAIL_VERIFIED_HEADER,
@@ -36,7 +37,6 @@ from shared.internal import (
     USER_HEADER,
 )
 from shared.settings import refuse_misconfigured
-from shared.web import create_http_app
 
 log = structlog.get_logger()
 

@@ -1,6 +1,6 @@
 from services.identity.app import create_app
 from services.identity.settings import IdentitySettings
-from shared.runtime import serve
+from shared.http.service import serve
 
 if __name__ == "__main__":
     settings = IdentitySettings()

@@ -14,8 +14,8 @@ from services.identity.passwords import MAX_LENGTH, MIN_LENGTH
 from services.identity.service import ClientInfo, IdentityService
 from services.identity.tables import User
 from shared.errors import ERROR_RESPONSES, Unauthorized
-from shared.internal import CLIENT_IP_HEADER, Caller, callers
-from shared.runtime import require_caller
+from shared.http.callers import CallerDep
+from shared.internal import CLIENT_IP_HEADER, callers
 from shared.validation import StrictModel, text_problem
 
 NewPassword = Annotated[str, Field(min_length=MIN_LENGTH, max_length=MAX_LENGTH,
@@ -151,7 +151,6 @@ def client_info(request: Request) -> ClientInfo:
                       user_agent=agent[:512] if agent else None)
 
 
-CallerDep = Annotated[Caller, Depends(require_caller)]
 ClientDep = Annotated[ClientInfo, Depends(client_info)]
 
 

@@ -1,6 +1,6 @@
 from services.privacy.app import create_app
 from services.privacy.settings import PrivacySettings
-from shared.runtime import serve
+from shared.http.service import serve
 
 if __name__ == "__main__":
     settings = PrivacySettings()

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from urllib.parse import parse_qs
 
 import httpx
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field, model_validator
 
@@ -18,11 +18,10 @@ from services.privacy.service import MetaCallback, PrivacyService
 from services.privacy.signed_request import InvalidSignedRequest
 from services.privacy.tables import DeletionRequest, DeletionStep
 from shared.errors import ERROR_RESPONSES, BadRequest, NotFound, PostifysError, error_body
+from shared.http.callers import CallerDep
 from shared.internal import CLIENT_IP_HEADER, REQUEST_ID_HEADER, Caller
-from shared.runtime import require_caller
 from shared.validation import StrictModel
 
-CallerDep = Annotated[Caller, Depends(require_caller)]
 MAX_CALLBACK_BODY = 8192
 
 

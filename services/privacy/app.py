@@ -9,18 +9,20 @@ from services.privacy import tables
 from services.privacy.api import build_routers
 from services.privacy.export import export_http_client
 from services.privacy.export_api import build_export_router
-from services.privacy.handlers import subscribe
+from services.privacy.handlers import publishes, subscribe
 from services.privacy.retention import retention_rules
 from services.privacy.service import PrivacyService
 from services.privacy.settings import PrivacySettings
+from shared.http.service import create_service_app
 from shared.retention import keep_purging
-from shared.runtime import ServiceRuntime, create_service_app, repeat
+from shared.runtime import ServiceRuntime, repeat
 
 
 def create_app(settings: PrivacySettings | None = None) -> FastAPI:
     settings = settings or PrivacySettings()
     runtime = ServiceRuntime(settings, tables.Base.metadata)
     service = PrivacyService(runtime, settings)
+    publishes(runtime.broker)
     subscribe(runtime.consumer, service)
     http = export_http_client(settings.internal_signer().auth())
     runtime.on_shutdown(http.aclose)

@@ -5,19 +5,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
 import httpx
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
 from services.privacy.export import gather_export
 from shared.errors import ERROR_RESPONSES, ErrorResponse
-from shared.internal import Caller
-from shared.runtime import require_caller
+from shared.http.callers import CallerDep
 from shared.settings import PostifysSettings
 
-CallerDep = Annotated[Caller, Depends(require_caller)]
 DeletionRequestsFor = Callable[[uuid.UUID], Awaitable[list[dict[str, Any]]]]
 EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
     **ERROR_RESPONSES,

@@ -6,7 +6,16 @@ from sqlalchemy.dialects.postgresql import insert
 
 from services.privacy.service import PrivacyService
 from services.privacy.tables import DataSubject
-from shared.events import ErasureStepDone, UserEmailVerified, UserRegistered
+from shared.events import (
+    ErasureAccountsResolved,
+    ErasureCompleted,
+    ErasureRequested,
+    ErasureStepDone,
+    MetaDeauthorized,
+    UserEmailVerified,
+    UserRegistered,
+)
+from shared.messaging.broker import ServiceBroker
 from shared.messaging.consumer import Consumer, Delivered, Session
 
 
@@ -31,3 +40,11 @@ def subscribe(consumer: Consumer, service: PrivacyService) -> None:
     @consumer.on(ErasureStepDone)
     async def step_done(step: ErasureStepDone, session: Session) -> None:
         await service.step_done(session, step)
+
+
+def publishes(broker: ServiceBroker) -> None:
+    """Every event this service writes to its outbox."""
+    broker.publishes(MetaDeauthorized)
+    broker.publishes(ErasureRequested)
+    broker.publishes(ErasureAccountsResolved)
+    broker.publishes(ErasureCompleted)

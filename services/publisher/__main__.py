@@ -1,6 +1,6 @@
 from services.publisher.app import create_app
 from services.publisher.settings import PublisherSettings
-from shared.runtime import serve
+from shared.http.service import serve
 
 if __name__ == "__main__":
     settings = PublisherSettings()

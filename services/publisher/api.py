@@ -7,19 +7,15 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Header, Query, Response
 from pydantic import BaseModel, Field
 
 from services.publisher import rules
 from services.publisher.service import Draft, Listing, PostService, TargetDraft
 from services.publisher.tables import Post, Target, TargetEvent
 from shared.errors import ERROR_RESPONSES, BadRequest
-from shared.internal import Caller
-from shared.runtime import require_caller, require_verified_caller
+from shared.http.callers import CallerDep, VerifiedDep
 from shared.validation import Instant, StrictModel, sane
-
-CallerDep = Annotated[Caller, Depends(require_caller)]
-VerifiedDep = Annotated[Caller, Depends(require_verified_caller)]
 
 
 class MediaIn(StrictModel):

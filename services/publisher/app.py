@@ -7,13 +7,14 @@ from services.publisher import tables
 from services.publisher.api import build_router
 from services.publisher.connector_client import ConnectorClient
 from services.publisher.export import build_export_router
-from services.publisher.handlers import subscribe
+from services.publisher.handlers import publishes, subscribe
 from services.publisher.retention import retention_rules
 from services.publisher.service import PostService, creation_quotas
 from services.publisher.settings import PublisherSettings
 from services.publisher.worker import Worker
+from shared.http.service import create_service_app
 from shared.retention import keep_purging
-from shared.runtime import ServiceRuntime, create_service_app
+from shared.runtime import ServiceRuntime
 
 
 def create_app(settings: PublisherSettings | None = None) -> FastAPI:
@@ -24,6 +25,7 @@ def create_app(settings: PublisherSettings | None = None) -> FastAPI:
     connector = ConnectorClient(http, settings.connector_url, settings.internal_signer().auth())
     worker = Worker(runtime, settings, connector, http)
     # Handlers and the API wake the worker, so nothing waits for its next poll.
+    publishes(runtime.broker)
     subscribe(runtime.consumer, runtime, worker.wake.set)
     service = PostService(runtime, connector, worker.wake.set, creation_quotas(settings))
     runtime.in_background(worker.run_forever)

@@ -16,9 +16,14 @@ from shared.events import (
     AccountConnected,
     AccountDisconnected,
     AccountReauthRequired,
+    ErasureStepDone,
     PlatformWebhook,
+    PostCompleted,
+    PostScheduled,
     PostTargetFailed,
+    PostTargetPublished,
 )
+from shared.messaging.broker import ServiceBroker
 from shared.messaging.consumer import Consumer, Delivered, Session
 from shared.runtime import ServiceRuntime
 
@@ -95,3 +100,12 @@ def subscribe(consumer: Consumer, runtime: ServiceRuntime, wake: Callable[[], No
         session.add(TargetEvent(target_id=target.id, at=now, step="webhook", status=target.status,
                                 message=f"TikTok webhook {event}"))
         await finish_target(runtime, session, target, outcome, now)
+
+
+def publishes(broker: ServiceBroker) -> None:
+    """Every event this service writes to its outbox."""
+    broker.publishes(PostScheduled)
+    broker.publishes(PostTargetPublished)
+    broker.publishes(PostTargetFailed)
+    broker.publishes(PostCompleted)
+    broker.publishes(ErasureStepDone)

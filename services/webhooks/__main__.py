@@ -1,6 +1,6 @@
 from services.webhooks.app import create_app
 from services.webhooks.settings import WebhooksSettings
-from shared.runtime import serve
+from shared.http.service import serve
 
 if __name__ == "__main__":
     settings = WebhooksSettings()

@@ -13,7 +13,7 @@ import structlog
 from faststream import AckPolicy
 from faststream.rabbit import Channel, RabbitBroker
 
-from shared.events import Envelope
+from shared.events import Envelope, EventData
 from shared.messaging.topology import PREFETCH, Topology
 
 if TYPE_CHECKING:
@@ -50,6 +50,11 @@ class ServiceBroker:
         self._exchange = topology.events_exchange()
         self._connector: asyncio.Task[None] | None = None
         self._started = False
+
+    def publishes(self, model: type[EventData], routing_key: str | None = None) -> None:
+        """Declares an event this service writes to its outbox, for the AsyncAPI document (the relay publishes)."""
+        self.broker.publisher(exchange=self._exchange, routing_key=routing_key or model.type, schema=model,
+                              title=routing_key or model.type, description=model.__doc__)
 
     async def start(self) -> None:
         self._connector = asyncio.create_task(self._connect_until_up())

@@ -1,4 +1,4 @@
-"""What every HTTP process shares: request ids, the error shape, body limits, health and metrics."""
+"""The FastAPI app every HTTP process is built on: request ids and logging, body limits, health and metrics."""
 
 from __future__ import annotations
 
@@ -9,15 +9,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
-from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.errors import PostifysError, error_body
+from shared.errors import error_body
+from shared.http.errors import install_error_handlers
 from shared.internal import REQUEST_ID_HEADER
 
 log = structlog.get_logger()
@@ -112,55 +111,6 @@ async def _send_error(send: Send, status: int, code: str, message: str, request_
         return {"type": "http.disconnect"}
 
     await response({"type": "http"}, _receive, send)
-
-
-def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
-    details = []
-    for err in exc.errors():
-        loc = [str(p) for p in err.get("loc", ()) if p != "body"]
-        details.append({"field": ".".join(loc) or None, "message": err.get("msg", "invalid"), "type": err.get("type")})
-    return details
-
-
-def allowed_methods(request: Request) -> set[str]:
-    methods: set[str] = set()
-    for route in request.app.routes:
-        match, _ = route.matches({**request.scope, "method": "__none__"})
-        if match != Match.NONE:
-            methods |= set(getattr(route, "methods", None) or ())
-    return methods - {"HEAD"} if "GET" not in methods else methods
-
-
-def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(PostifysError)
-    async def _postifys_error(_: Request, exc: PostifysError) -> JSONResponse:
-        return JSONResponse(exc.body(), status_code=exc.status_code, headers=exc.headers)
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        if any(e.get("type") == "json_invalid" for e in exc.errors()):
-            return JSONResponse(error_body("malformed_json", "The request body is not valid JSON."), status_code=400)
-        return JSONResponse(
-            error_body("validation_error", "Some fields are missing or invalid.", _validation_details(exc)),
-            status_code=422,
-        )
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
-        message = exc.detail if isinstance(exc.detail, str) else "Request refused."
-        headers = dict(getattr(exc, "headers", None) or {})
-        if exc.status_code == 405:
-            # Starlette names only the first route's methods; a path can have several routes.
-            headers["Allow"] = ", ".join(sorted(allowed_methods(request)))
-        return JSONResponse(error_body(codes.get(exc.status_code, "http_error"), message),
-                            status_code=exc.status_code, headers=headers or None)
-
-    @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("Unexpected error")
-        return JSONResponse(error_body("internal_error", "Something went wrong on our side. It has been logged."),
-                            status_code=500)
 
 
 def install_operational_routes(app: FastAPI, readiness: ReadinessCheck, *, metrics: bool = True) -> None:
