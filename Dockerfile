@@ -8,6 +8,7 @@ COPY shared shared
 COPY services services
 COPY deploy deploy
 COPY sandbox sandbox
+COPY docs/asyncapi.json docs/asyncapi.json
 RUN pip install . && useradd --system --uid 10001 postifys \
     && mkdir -p /var/lib/postifys/media && chown postifys /var/lib/postifys/media
 USER postifys

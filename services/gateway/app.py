@@ -16,6 +16,7 @@ from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Res
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from services.gateway.event_docs import event_docs_router
 from services.gateway.metrics import metrics_listener
 from services.gateway.openapi import merged_openapi
 from services.gateway.ratelimit import PathLimits, RateLimiter
@@ -178,6 +179,7 @@ def create_app(given: GatewaySettings | None = None) -> FastAPI:
 
     app.include_router(web_router(WebDeps(settings=settings, upstream=lambda: state["upstream"],
                                           resolve_session=resolve_session)))
+    app.include_router(event_docs_router(settings))
 
     @app.get("/api/v1/openapi.json", include_in_schema=False)
     async def openapi() -> JSONResponse:
