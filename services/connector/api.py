@@ -4,7 +4,6 @@ other services (the publisher) and need the internal secret like everything here
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
@@ -15,39 +14,13 @@ from services.connector import rules
 from services.connector.export import ConnectorExport, export_user
 from services.connector.service import ConnectorService
 from services.connector.tables import Account, Connection
+from shared.contracts.connector import AccountDetail, AccountOut, AccountStatusOut, Permissions, TokenOut
 from shared.errors import ERROR_RESPONSES, NotFound
 from shared.http.callers import CallerDep, VerifiedDep
 from shared.internal import callers
 from shared.validation import StrictModel, Text
 
 OptionalText = Annotated[Text | None, Query(max_length=2048)]
-
-
-class Permissions(BaseModel):
-    granted: list[str]
-    declined: list[str]
-
-
-class AccountOut(BaseModel):
-    id: uuid.UUID
-    platform: str
-    kind: str
-    external_id: str
-    name: str | None
-    username: str | None
-    avatar_url: str | None
-    category: str | None
-    tasks: list[str]
-    permissions: Permissions
-    status: str
-    publishable: bool
-    unpublishable_reason: str | None
-    connected_at: datetime
-    updated_at: datetime
-    provider: str = Field(description="The login that connected the account (facebook, instagram or tiktok): "
-                                      "reconnecting it goes through that login again.")
-    via_page_id: str | None = Field(description="For an Instagram account reached through a Facebook Page, "
-                                                "that Page's id.")
 
 
 class AccountList(BaseModel):
@@ -66,29 +39,9 @@ class CallerIn(StrictModel):
     user_id: uuid.UUID
 
 
-class TokenOut(BaseModel):
-    access_token: str
-    expires_at: datetime | None
-    platform: str
-    kind: str
-    external_id: str
-    via_page_id: str | None
-
-
 class TokenRejectedIn(CallerIn):
     # The fingerprint (shared/token_fingerprint.py) of the token the platform refused, never the token.
     rejected: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
-
-
-class AccountStatusOut(BaseModel):
-    id: uuid.UUID
-    status: str
-    # For a refused TikTok token named by its fingerprint: the refreshed token to try again with.
-    access_token: str | None = None
-
-
-class AccountDetail(AccountOut):
-    """What the publisher is told about an account: the same as the public list says."""
 
 
 def describe(account: Account, connection: Connection) -> AccountDetail:

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from shared.contracts.connector import AccountDetail, AccountStatusOut, TokenOut
 from shared.errors import PostifysError, TooManyRequests
 from shared.internal import REQUEST_ID_HEADER, USER_HEADER
 from shared.token_fingerprint import token_fingerprint
@@ -60,15 +61,17 @@ class ConnectorClient:
             raise AccountUnusable(str(error.get("code")), str(error.get("message")))
         return body  # type: ignore[no-any-return]
 
-    async def describe(self, user_id: uuid.UUID, account_id: uuid.UUID) -> dict[str, Any]:
-        return await self._post(f"/internal/accounts/{account_id}/describe", user_id)
+    async def describe(self, user_id: uuid.UUID, account_id: uuid.UUID) -> AccountDetail:
+        return AccountDetail.model_validate(await self._post(f"/internal/accounts/{account_id}/describe", user_id))
 
     async def access_token(self, user_id: uuid.UUID, account_id: uuid.UUID) -> str:
-        return str((await self._post(f"/internal/accounts/{account_id}/access-token", user_id))["access_token"])
+        issued = TokenOut.model_validate(await self._post(f"/internal/accounts/{account_id}/access-token", user_id))
+        return issued.access_token
 
     async def token_rejected(self, user_id: uuid.UUID, account_id: uuid.UUID) -> str:
         """Asks the connector to check the account; answers its status after the check."""
-        return str((await self._post(f"/internal/accounts/{account_id}/token-rejected", user_id))["status"])
+        return AccountStatusOut.model_validate(
+            await self._post(f"/internal/accounts/{account_id}/token-rejected", user_id)).status
 
     async def renew_token(self, user_id: uuid.UUID, account_id: uuid.UUID, rejected: str) -> str | None:
         """The platform refused `rejected` before its time: a token to try once more with, or None when the
@@ -78,8 +81,8 @@ class ConnectorClient:
                                       extra={"rejected": token_fingerprint(rejected)})
         except (AccountUnusable, ConnectorUnavailable):
             return None
-        token = answer.get("access_token")
-        return str(token) if token and token != rejected else None
+        token = AccountStatusOut.model_validate(answer).access_token
+        return token if token and token != rejected else None
 
     async def publishing_options(self, user_id: uuid.UUID, account_id: uuid.UUID) -> dict[str, Any]:
         try:

@@ -20,6 +20,7 @@ from services.publisher.connector_client import AccountUnusable, ConnectorClient
 from services.publisher.settings import PublisherSettings
 from services.publisher.tables import IdempotencyKey, Post, Target, TargetEvent
 from services.publisher.worker import complete_post_if_done
+from shared.contracts.connector import AccountDetail
 from shared.errors import Conflict, NotFound, TooManyRequests, Unprocessable
 from shared.events import PostScheduled
 from shared.runtime import ServiceRuntime
@@ -49,7 +50,7 @@ class Draft:
 class CheckedTarget:
     account_id: uuid.UUID
     settings: dict[str, Any]
-    account: dict[str, Any]
+    account: AccountDetail
     caption: str | None
 
 
@@ -174,20 +175,20 @@ class PostService:
             except AccountUnusable:
                 problems.add("account_not_found", "No such connected account.", target=index, account_id=tag)
                 continue
-            if not account["publishable"]:
-                problems.add("account_unpublishable", account["unpublishable_reason"] or "Not publishable.",
+            if not account.publishable:
+                problems.add("account_unpublishable", account.unpublishable_reason or "Not publishable.",
                              target=index, account_id=tag)
                 continue
-            if not rules.check_settings(problems, index, tag, account["platform"], settings):
+            if not rules.check_settings(problems, index, tag, account.platform, settings):
                 continue
-            if account["platform"] == "tiktok":
+            if account.platform == "tiktok":
                 try:
                     options = await self.connector.publishing_options(user_id, account_id)
                 except AccountUnusable as exc:
                     problems.add("account_unpublishable", exc.message, target=index, account_id=tag)
                     continue
                 rules.check_tiktok(problems, index, tag, caption, draft.media, settings, options.get("tiktok"))
-            elif account["kind"] == "instagram":
+            elif account.kind == "instagram":
                 rules.check_instagram(problems, index, tag, caption, draft.media, settings)
             else:
                 rules.check_facebook(problems, index, tag, caption, draft.media, settings)
@@ -281,8 +282,8 @@ class PostService:
     def _target(self, post: Post, checked: CheckedTarget, due: datetime, now: datetime) -> Target:
         account = checked.account
         return Target(id=uuid.uuid4(), post_id=post.id, user_id=post.user_id, account_id=checked.account_id,
-                      platform=account["platform"], kind=account["kind"], external_id=account["external_id"],
-                      via_page_id=account.get("via_page_id"), settings=checked.settings, caption=checked.caption,
+                      platform=account.platform, kind=account.kind, external_id=account.external_id,
+                      via_page_id=account.via_page_id, settings=checked.settings, caption=checked.caption,
                       status=rules.DRAFT if post.draft else rules.SCHEDULED, due_at=due,
                       next_attempt_at=None if post.draft else due, attempts=0, checkpoint={}, created_at=now,
                       updated_at=now)

@@ -21,7 +21,7 @@ import yaml
 from deploy.system import ROOT, free_port
 from services.privacy.signed_request import make_signed_request
 from shared.internal import CALLERS, Signer, encode_seed, public_keys_text
-from tests.conftest import delete_broker_objects
+from shared.messaging.dead_letters import delete_topology
 from tests.support import Stack, wait_for
 
 SEEDS = {caller: os.urandom(32) for caller in CALLERS}
@@ -171,4 +171,4 @@ async def test_a_forged_meta_callback_is_refused_in_production(stack: Stack, tmp
                 assert accepted.status_code == 200, accepted.text
                 assert accepted.json()["confirmation_code"]
     finally:
-        await delete_broker_objects(stack.amqp_url, prefix, ["privacy"])
+        await delete_topology(stack.amqp_url, prefix, ["privacy"])

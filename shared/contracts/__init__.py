@@ -1,0 +1,1 @@
+"""The internal HTTP contracts between services, as pydantic models both sides parse."""
