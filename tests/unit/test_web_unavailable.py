@@ -10,7 +10,6 @@ import httpx
 import pytest
 from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
-from shared.web import create_http_app
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.gateway.app import IdentityUnavailable
@@ -19,6 +18,7 @@ from services.gateway.web import posts
 from services.gateway.web.context import Upstream
 from services.gateway.web.deps import WebDeps
 from services.gateway.web.routes import web_router
+from shared.http.app import create_http_app
 
 SESSION = {"user_id": str(uuid.uuid4()), "session_id": str(uuid.uuid4()), "email_verified": True,
            "name": "Ada", "email": "ada@example.test", "timezone": "Europe/Paris"}
