@@ -107,9 +107,8 @@ class ServiceBroker:
             await self.broker.stop()
 
     async def publish(self, envelope: Envelope) -> None:
-        """Publishes and waits for the broker's confirm; raises if the broker did not take it."""
-        if not await self.ready():
-            raise ConnectionError("broker not connected")
+        """Publishes and waits for the broker's confirm; raises if the broker did not take it (callers check `ready`
+        first: during an outage a publish waits for its timeout)."""
         await self.broker.publish(
             envelope.model_dump_json().encode(), exchange=self._exchange, routing_key=envelope.type,
             content_type="application/json", persist=True, message_id=str(envelope.event_id),
