@@ -96,6 +96,7 @@ def page(request: Request, template: str, person: Person | None, *, status_code:
     notice = NOTICES.get(request.query_params.get("notice", ""))
     response = TEMPLATES.TemplateResponse(request, template, {
         "person": person, "title": title, "notice": notice, "nav": template.split("/")[0].split(".")[0],
+        "current_path": request.url.path,
         **context}, status_code=status_code)
     if person is not None:
         response.headers["Cache-Control"] = "no-store"
