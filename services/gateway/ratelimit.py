@@ -7,7 +7,10 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 # Load balancers probe these from few addresses; /readyz answers from a result cached for a second.
-UNLIMITED = frozenset({"/healthz", "/readyz"})
+UNLIMITED = frozenset({"/healthz", "/readyz", "/favicon.ico"})
+# The pages' own scripts, styles and images: fixed files from memory, several per page, so counting them would spend
+# a person's allowance on loading what they asked for.
+UNLIMITED_PREFIX = "/static/"
 
 
 @dataclass
@@ -48,7 +51,7 @@ class PathLimits:
     platform_prefixes: tuple[str, ...]
 
     def allow(self, path: str, client: str, now: float | None = None) -> tuple[bool, float]:
-        if path in UNLIMITED:
+        if path in UNLIMITED or path.startswith(UNLIMITED_PREFIX):
             return True, 0.0
         limiter = self.platforms if path.startswith(self.platform_prefixes) else self.people
         return limiter.allow(client, now)

@@ -99,9 +99,12 @@ async def new_page(browser: Any, stack: Stack) -> AsyncIterator[Callable[..., Aw
 
     async def open_page(*, timezone: str = "UTC", java_script: bool = True, viewport: dict[str, int] | None = None,
                         cookies: list[dict[str, Any]] | None = None) -> Any:
+        # Each browser is a person of their own address (127.0.0.1 is the tests' trusted proxy), as in life:
+        # otherwise every test would draw on one address's rate limit.
         context = await browser.new_context(base_url=stack.gateway, timezone_id=timezone,
                                             java_script_enabled=java_script, locale="en-GB",
-                                            viewport=viewport or {"width": 1280, "height": 900})
+                                            viewport=viewport or {"width": 1280, "height": 900},
+                                            extra_http_headers={"x-forwarded-for": stack.new_client_ip()})
         contexts.append(context)
         if cookies:
             await context.add_cookies(cookies)

@@ -78,6 +78,12 @@ class TestPathLimits:
         assert [limits.allow(path, "a", now=0)[0] for _ in range(6)] == [True] * 5 + [False]
         assert limits.allow("/api/v1/me", "a", now=0)[0]  # the person's bucket is untouched
 
+    def test_the_pages_files_do_not_spend_a_persons_allowance(self) -> None:
+        limits = self.limits()
+        assert all(limits.allow(path, "a", now=0)[0] for path in ["/static/app.css", "/static/js/app.js",
+                                                                   "/favicon.ico"] * 10)
+        assert [limits.allow("/compose", "a", now=0)[0] for _ in range(3)] == [True, True, False]
+
     def test_people_paths_keep_the_smaller_bucket(self) -> None:
         limits = self.limits()
         assert [limits.allow("/api/v1/me", "a", now=0)[0] for _ in range(3)] == [True, True, False]
