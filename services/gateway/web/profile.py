@@ -134,7 +134,7 @@ def register(router: APIRouter, deps: WebDeps) -> None:
         if person is None:
             return sign_in_first(request)
         form = await request.form()
-        zone, back = text(form, "timezone"), text(form, "next")
+        zone, back = text(form, "zone"), text(form, "next")
         answer = await call(request, person, "PATCH", "identity", "/api/v1/me", {"timezone": zone})
         if answer is not None and answer.status_code == 200:
             return redirect(local_path(back), notice="timezone_saved")
