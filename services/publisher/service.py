@@ -217,6 +217,7 @@ class PostService:
                 # under it; far from it, creations run side by side (the lock would serialise a person's burst).
                 await session.execute(sa.select(sa.func.pg_advisory_xact_lock(
                     sa.func.hashtextextended(f"publisher.posts:{user_id}", 0))))
+                now = self.now()  # after the wait: a post created meanwhile must not look like it is in the future
                 await self._refuse_beyond_quotas(session, user_id, now)
             post = Post(id=uuid.uuid4(), user_id=user_id, caption=draft.caption,
                         media=[m.__dict__ for m in draft.media], scheduled_at=due if draft.scheduled_at else None,
@@ -262,7 +263,8 @@ class PostService:
                 sa.select(Post.created_at).where(Post.user_id == user_id, Post.created_at > now - quota.window)
                 .order_by(Post.created_at.desc()).offset(quota.posts - 1).limit(1))
             if oldest_counted is not None:
-                wait = max(1, math.ceil((oldest_counted + quota.window - now).total_seconds()))
+                wait = min(max(1, math.ceil((oldest_counted + quota.window - now).total_seconds())),
+                           math.ceil(quota.window.total_seconds()))
                 raise TooManyRequests(f"You can create at most {quota.posts} posts per {quota.name}. "
                                       f"Try again in {wait} seconds.", code="post_limit_reached",
                                       details={"limit": quota.posts, "window": quota.name},
