@@ -11,10 +11,11 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from services.connector import rules
-from services.connector.export import ConnectorExport, export_user
+from services.connector.export import export_user
 from services.connector.service import ConnectorService
 from services.connector.tables import Account, Connection
 from shared.contracts.connector import AccountDetail, AccountOut, AccountStatusOut, Permissions, TokenOut
+from shared.contracts.export import ConnectorExport
 from shared.errors import ERROR_RESPONSES, NotFound
 from shared.http.callers import CallerDep, VerifiedDep
 from shared.internal import callers

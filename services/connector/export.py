@@ -1,64 +1,20 @@
-"""The connector's part of a user's data export: platform logins with their permissions, connected
-accounts with their history. Only the fields named here leave: never a sealed token, a vault key or an
-OAuth state hash."""
+"""The connector's part of a user's data export: platform logins with their permissions, connected accounts with
+their history, in the shape shared.contracts.export names (never a sealed token, a vault key or an OAuth state
+hash)."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
 import sqlalchemy as sa
-from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.connector import rules
 from services.connector.tables import Account, AccountEvent, Connection
+from shared.contracts.export import AccountEventExport, AccountExport, ConnectionExport, ConnectorExport
 
 # Every query of an export sees the same moment, so a row added meanwhile never lacks its parent.
 ONE_SNAPSHOT = {"isolation_level": "REPEATABLE READ"}
-
-
-class ConnectionExport(BaseModel):
-    id: uuid.UUID
-    provider: str
-    external_user_id: str
-    name: str | None
-    granted_scopes: list[str]
-    declined_scopes: list[str]
-    created_at: datetime
-    updated_at: datetime
-
-
-class AccountEventExport(BaseModel):
-    at: datetime
-    kind: str
-    detail: str | None
-
-
-class AccountExport(BaseModel):
-    id: uuid.UUID
-    connection_id: uuid.UUID
-    platform: str
-    kind: str
-    external_id: str
-    name: str | None
-    username: str | None
-    avatar_url: str | None
-    category: str | None
-    tasks: list[str]
-    via_page_id: str | None
-    status: str
-    status_reason: str | None
-    unpublishable_reason: str | None
-    connected_at: datetime
-    updated_at: datetime
-    disconnected_at: datetime | None
-    events: list[AccountEventExport]
-
-
-class ConnectorExport(BaseModel):
-    connections: list[ConnectionExport]
-    accounts: list[AccountExport]
 
 
 async def export_user(sessionmaker: async_sessionmaker[AsyncSession], user_id: uuid.UUID) -> ConnectorExport:

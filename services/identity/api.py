@@ -9,10 +9,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Request, Response, status
 from pydantic import BaseModel, BeforeValidator, EmailStr, Field
 
-from services.identity.export import IdentityExport, export_user
+from services.identity.export import export_user
 from services.identity.passwords import MAX_LENGTH, MIN_LENGTH
 from services.identity.service import ClientInfo, IdentityService
 from services.identity.tables import User
+from shared.contracts.export import IdentityExport
 from shared.errors import ERROR_RESPONSES, Unauthorized
 from shared.http.callers import CallerDep
 from shared.internal import CLIENT_IP_HEADER, callers

@@ -1,51 +1,16 @@
-"""Identity's part of a user's data export: profile, every session, and the sign-in history.
-Only the fields named here leave: never a token, a token hash, a password hash or an email key."""
+"""Identity's part of a user's data export: profile, every session, and the sign-in history, in the shape
+shared.contracts.export names (never a token, a token hash, a password hash or an email key)."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
 import sqlalchemy as sa
-from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.identity import tables as t
+from shared.contracts.export import IdentityExport, ProfileExport, SessionExport, SignInExport
 from shared.errors import NotFound
-
-
-class ProfileExport(BaseModel):
-    id: uuid.UUID
-    name: str
-    email: str
-    email_verified: bool
-    email_verified_at: datetime | None
-    password_changed_at: datetime
-    created_at: datetime
-    timezone: str
-
-
-class SessionExport(BaseModel):
-    id: uuid.UUID
-    created_at: datetime
-    last_seen_at: datetime
-    expires_at: datetime
-    revoked_at: datetime | None
-    ip: str | None
-    user_agent: str | None
-
-
-class SignInExport(BaseModel):
-    at: datetime
-    ip: str | None
-    user_agent: str | None
-    outcome: str
-
-
-class IdentityExport(BaseModel):
-    profile: ProfileExport
-    sessions: list[SessionExport]
-    sign_in_history: list[SignInExport]
 
 
 async def export_user(sessionmaker: async_sessionmaker[AsyncSession], user_id: uuid.UUID) -> IdentityExport:

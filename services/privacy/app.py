@@ -13,6 +13,7 @@ from services.privacy.handlers import publishes, subscribe
 from services.privacy.retention import retention_rules
 from services.privacy.service import PrivacyService
 from services.privacy.settings import PrivacySettings
+from shared.contracts.export import DeletionRequestExport
 from shared.http.service import create_service_app
 from shared.retention import keep_purging
 from shared.runtime import ServiceRuntime, repeat
@@ -30,11 +31,8 @@ def create_app(settings: PrivacySettings | None = None) -> FastAPI:
                                          "Deletion check round failed"))
     keep_purging(runtime, retention_rules(settings), settings.retention_interval_seconds)
 
-    async def deletion_requests_for(user_id: uuid.UUID) -> list[dict[str, Any]]:
-        return [{"id": str(r.id), "confirmation_code": r.confirmation_code, "scope": r.scope, "status": r.status,
-                 "requested_at": r.requested_at.isoformat(),
-                 "completed_at": r.completed_at.isoformat() if r.completed_at else None}
-                for r in await service.for_user(user_id)]
+    async def deletion_requests_for(user_id: uuid.UUID) -> list[DeletionRequestExport]:
+        return [DeletionRequestExport.model_validate(r, from_attributes=True) for r in await service.for_user(user_id)]
 
     def client() -> Any:
         return http

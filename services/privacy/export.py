@@ -1,33 +1,58 @@
-"""A user's data export: each owning service answers for its own data over internal HTTP, all at once,
-and the parts become one document. Each service decides which of its fields leave, so no token or hash
-ever reaches this one."""
+"""A user's data export: each owning service answers for its own data over internal HTTP, all at once, each part
+is parsed into its model of shared.contracts.export, and the parts become one document. Each service decides which
+of its fields leave, and privacy keeps only the fields its models name, so no token or hash ever reaches this one."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TypeVar
 from urllib.parse import urlencode
 
 import httpx
 import structlog
+from pydantic import BaseModel, ValidationError
 
+from shared.contracts.export import (
+    AccountExport,
+    ConnectionExport,
+    ConnectorExport,
+    DeletionRequestExport,
+    IdentityExport,
+    PlatformDeliveryExport,
+    PostExport,
+    ProfileExport,
+    PublisherExport,
+    SessionExport,
+    SignInExport,
+    WebhooksExport,
+)
 from shared.errors import PostifysError
 from shared.internal import REQUEST_ID_HEADER
 from shared.settings import PostifysSettings
 
 log = structlog.get_logger()
 
-# Which keys of the document each service answers for.
-PARTS: dict[str, tuple[str, ...]] = {
-    "identity": ("profile", "sessions", "sign_in_history"),
-    "connector": ("connections", "accounts"),
-    "publisher": ("posts",),
-}
-WEBHOOK_PART = ("platform_events",)
+Part = TypeVar("Part", bound=BaseModel)
+DeletionRequestsFor = Callable[[uuid.UUID], Awaitable[list[DeletionRequestExport]]]
 # Below the gateway's upstream timeout, so the user gets this service's 503 rather than the gateway's.
 PART_TIMEOUT = httpx.Timeout(20, connect=3)
+
+
+class DataExport(BaseModel):
+    """Everything Postifys holds about the person, tokens excepted."""
+
+    exported_at: datetime
+    profile: ProfileExport
+    sessions: list[SessionExport]
+    sign_in_history: list[SignInExport]
+    connections: list[ConnectionExport]
+    accounts: list[AccountExport]
+    posts: list[PostExport]
+    platform_events: list[PlatformDeliveryExport]
+    deletion_requests: list[DeletionRequestExport]
 
 
 class ExportUnavailable(PostifysError):
@@ -42,36 +67,35 @@ def export_http_client(auth: httpx.Auth) -> httpx.AsyncClient:
                              limits=httpx.Limits(max_connections=50, max_keepalive_connections=10))
 
 
-async def gather_export(http: httpx.AsyncClient, settings: PostifysSettings, user_id: uuid.UUID, *,
-                        request_id: str | None = None) -> dict[str, Any]:
-    """The export without the privacy service's own data: "deletion_requests" is left empty for the caller."""
+async def gather_export(http: httpx.AsyncClient, settings: PostifysSettings, user_id: uuid.UUID,
+                        deletion_requests_for: DeletionRequestsFor, *, request_id: str | None = None) -> DataExport:
     headers = {REQUEST_ID_HEADER: request_id} if request_id else {}
-    parts = await asyncio.gather(*(
-        fetch_part(http, service, f"{service_url(settings, service)}/internal/users/{user_id}/export", headers)
-        for service in PARTS))
-    document: dict[str, Any] = {"exported_at": datetime.now(UTC)}
-    for part in parts:
-        document.update(part)
-    document["platform_events"] = await platform_events(http, settings, headers, document)
-    document["deletion_requests"] = []
-    return document
+    identity, connector, publisher = await asyncio.gather(
+        fetch_part(http, "identity", user_part_url(settings, "identity", user_id), headers, IdentityExport),
+        fetch_part(http, "connector", user_part_url(settings, "connector", user_id), headers, ConnectorExport),
+        fetch_part(http, "publisher", user_part_url(settings, "publisher", user_id), headers, PublisherExport))
+    exported_at = datetime.now(UTC)
+    webhooks = await platform_events(http, settings, headers, connector)
+    return DataExport(exported_at=exported_at, profile=identity.profile, sessions=identity.sessions,
+                      sign_in_history=identity.sign_in_history, connections=connector.connections,
+                      accounts=connector.accounts, posts=publisher.posts, platform_events=webhooks.platform_events,
+                      deletion_requests=await deletion_requests_for(user_id))
 
 
 async def platform_events(http: httpx.AsyncClient, settings: PostifysSettings, headers: dict[str, str],
-                          document: dict[str, Any]) -> list[dict[str, Any]]:
+                          connector: ConnectorExport) -> WebhooksExport:
     """The webhooks the platforms sent about the person's accounts, found by the accounts' platform ids."""
-    subjects = sorted({*(a.get("external_id") for a in document["accounts"]),
-                       *(a.get("via_page_id") for a in document["accounts"]),
-                       *(c.get("external_user_id") for c in document["connections"])} - {None, ""})
+    subjects = sorted({*(a.external_id for a in connector.accounts),
+                       *(a.via_page_id for a in connector.accounts if a.via_page_id),
+                       *(c.external_user_id for c in connector.connections)} - {""})
     if not subjects:
-        return []
+        return WebhooksExport(platform_events=[])
     url = f"{settings.webhooks_url}/internal/deliveries/about?" + urlencode([("subject", s) for s in subjects])
-    part = await fetch_part(http, "webhooks", url, headers, keys=WEBHOOK_PART)
-    return list(part["platform_events"])
+    return await fetch_part(http, "webhooks", url, headers, WebhooksExport)
 
 
 async def fetch_part(http: httpx.AsyncClient, service: str, url: str, headers: dict[str, str],
-                     keys: tuple[str, ...] | None = None) -> dict[str, Any]:
+                     model: type[Part]) -> Part:
     try:
         response = await http.get(url, headers=headers)
     except httpx.HTTPError as exc:
@@ -81,10 +105,10 @@ async def fetch_part(http: httpx.AsyncClient, service: str, url: str, headers: d
         log.warning("Export part refused", service=service, status=response.status_code)
         raise unavailable(service)
     try:
-        body = response.json()
-        return {key: body[key] for key in keys or PARTS[service]}
-    except (ValueError, KeyError, TypeError):
-        log.warning("Export part malformed", service=service)
+        return model.model_validate_json(response.content)
+    except ValidationError as exc:
+        # The error count only: the messages would repeat the values, and a part is the person's data.
+        log.warning("Export part malformed", service=service, errors=exc.error_count())
         raise unavailable(service) from None
 
 
@@ -92,5 +116,5 @@ def unavailable(service: str) -> ExportUnavailable:
     return ExportUnavailable(details={"service": service})
 
 
-def service_url(settings: PostifysSettings, service: str) -> str:
-    return str(getattr(settings, f"{service}_url"))
+def user_part_url(settings: PostifysSettings, service: str, user_id: uuid.UUID) -> str:
+    return f"{settings.service_urls()[service]}/internal/users/{user_id}/export"

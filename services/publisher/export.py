@@ -1,5 +1,5 @@
-"""The publisher's part of a user's data export: every post with each target's status, platform ids,
-error and timeline, shaped like GET /posts/{id}."""
+"""The publisher's part of a user's data export: every post with each target's status, platform ids, error and
+timeline, as GET /posts/{id} shows it, in the shape shared.contracts.export names."""
 
 from __future__ import annotations
 
@@ -7,19 +7,15 @@ import uuid
 
 import sqlalchemy as sa
 from fastapi import APIRouter
-from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.publisher.api import PostOut, render
+from services.publisher.api import render
 from services.publisher.tables import Post, Target, TargetEvent
+from shared.contracts.export import PostExport, PublisherExport
 from shared.internal import callers
 
 # Every query of an export sees the same moment, so a row added meanwhile never lacks its parent.
 ONE_SNAPSHOT = {"isolation_level": "REPEATABLE READ"}
-
-
-class PublisherExport(BaseModel):
-    posts: list[PostOut]
 
 
 async def export_user(sessionmaker: async_sessionmaker[AsyncSession], user_id: uuid.UUID) -> PublisherExport:
@@ -40,7 +36,7 @@ async def export_user(sessionmaker: async_sessionmaker[AsyncSession], user_id: u
         events_of: dict[uuid.UUID, list[TargetEvent]] = {p.id: [] for p in posts}
         for event in events:
             events_of[post_of[event.target_id]].append(event)
-    return PublisherExport(posts=[PostOut.model_validate(render(p, targets_of[p.id], events_of[p.id]))
+    return PublisherExport(posts=[PostExport.model_validate(render(p, targets_of[p.id], events_of[p.id]))
                                   for p in posts])
 
 

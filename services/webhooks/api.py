@@ -6,14 +6,16 @@ import hmac
 import ipaddress
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel
 
+from services.webhooks.export import export_about
 from services.webhooks.service import WebhookService
 from services.webhooks.signatures import Rejected
+from shared.contracts.export import WebhooksExport
 from shared.errors import ERROR_RESPONSES, BadRequest, Forbidden, NotFound, error_body
 from shared.internal import CLIENT_IP_HEADER, callers
 
@@ -85,12 +87,12 @@ def build_routers(service: WebhookService) -> tuple[APIRouter, APIRouter]:
                             source_ip=str(d.source_ip) if d.source_ip else None, status=d.status, reason=d.reason,
                             event_types=d.event_types) for d in await service.recent(status, limit)]
 
-    @internal.get("/deliveries/about")
+    @internal.get("/deliveries/about", response_model=WebhooksExport)
 
     @callers("privacy")
-    async def about(subject: Annotated[list[str], Query(max_length=500)]) -> dict[str, Any]:
+    async def about(subject: Annotated[list[str], Query(max_length=500)]) -> WebhooksExport:
         """A person's platform events, for their data export: what was stored about their accounts."""
-        return {"platform_events": await service.about(subject)}
+        return await export_about(service.runtime.sessionmaker, subject)
 
     @internal.post("/deliveries/{delivery_id}/replay", response_model=Replayed)
 

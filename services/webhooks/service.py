@@ -6,12 +6,10 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
 import sqlalchemy as sa
 import structlog
 from prometheus_client import Counter
-from sqlalchemy.dialects.postgresql import ARRAY
 
 from services.webhooks import signatures
 from services.webhooks.settings import WebhooksSettings
@@ -97,20 +95,6 @@ class WebhookService:
             query = query.where(Delivery.status == status)
         async with self.runtime.sessionmaker() as session:
             return list((await session.scalars(query)).all())
-
-    async def about(self, subjects: list[str], limit: int = 200) -> list[dict[str, Any]]:
-        """The platform events stored about these ids (a person's accounts), newest first, for their export. Meta
-        batches several Pages in one delivery: only the events about these ids are given."""
-        wanted = set(subjects)
-        query = (sa.select(Delivery).where(Delivery.status == "accepted",
-                                           Delivery.subjects.overlap(sa.cast(subjects, ARRAY(sa.Text))))
-                 .order_by(Delivery.received_at.desc()).limit(limit))
-        async with self.runtime.sessionmaker() as session:
-            deliveries = (await session.scalars(query)).all()
-        return [{"received_at": d.received_at.isoformat(), "provider": d.provider,
-                 "events": [{"type": e.type, **e.data} for e in signatures.events_of(d.provider, d.body)
-                            if signatures.subject_of(e) in wanted]}
-                for d in deliveries]
 
     async def replay(self, delivery_id: uuid.UUID) -> int:
         """Sends a stored delivery's events again (consumers apply them idempotently)."""

@@ -172,3 +172,37 @@ async def test_an_unreachable_service_makes_the_export_answer_503_not_500(poster
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "export_unavailable"
     assert (await poster.http.get(EXPORT)).status_code == 200
+
+
+async def test_the_api_description_names_every_field_of_the_export(client: httpx.AsyncClient) -> None:
+    document = (await client.get("/api/v1/openapi.json")).json()
+    schemas = document["components"]["schemas"]
+    answer = document["paths"][EXPORT]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    [export] = refs_in(answer)
+    assert set(schemas[export]["properties"]) == {
+        "exported_at", "profile", "sessions", "sign_in_history", "connections", "accounts", "posts",
+        "platform_events", "deletion_requests"}
+    fields: list[str] = []
+    pending, seen = [export], set()
+    while pending:
+        name = pending.pop()
+        if name not in seen:
+            seen.add(name)
+            assert schemas[name].get("properties"), f"{name} names no field"
+            fields += schemas[name]["properties"]
+            pending += refs_in(schemas[name])
+    assert {"email", "user_agent", "granted_scopes", "external_id", "timeline", "provider", "confirmation_code"} <= \
+        set(fields)
+    assert not [f for f in fields if "token" in f or "secret" in f or "hash" in f]
+
+
+def refs_in(schema: Any) -> Iterator[str]:
+    """The names of the models a JSON schema refers to."""
+    if isinstance(schema, dict):
+        if isinstance(schema.get("$ref"), str):
+            yield schema["$ref"].rsplit("/", 1)[-1]
+        for inner in schema.values():
+            yield from refs_in(inner)
+    elif isinstance(schema, list):
+        for inner in schema:
+            yield from refs_in(inner)
