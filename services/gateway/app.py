@@ -12,8 +12,10 @@ from urllib.parse import unquote
 import httpx
 import structlog
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.background import BackgroundTask
 from starlette.datastructures import MutableHeaders
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.gateway.event_docs import event_docs_router
@@ -21,7 +23,15 @@ from services.gateway.metrics import metrics_listener
 from services.gateway.openapi import merged_openapi
 from services.gateway.ratelimit import PathLimits, RateLimiter
 from services.gateway.readiness import CachedReadiness
-from services.gateway.routing import CROSS_SITE_ALLOWED, SERVICES, needs_session, service_for, service_url
+from services.gateway.routing import (
+    CROSS_SITE_ALLOWED,
+    SERVICES,
+    UPLOAD_MAX_BYTES,
+    needs_session,
+    service_for,
+    service_url,
+    streams_body,
+)
 from services.gateway.security import client_address, is_cross_site
 from services.gateway.settings import GatewaySettings
 from services.gateway.web.context import Upstream, content_security_policy
@@ -47,6 +57,8 @@ class IdentityUnavailable(PostifysError):
     code = "service_unavailable"
     message = "Signing in is unavailable for a moment. Try again shortly."
 STATIC = Path(__file__).parent / "static"
+# The last chunk of an upload answers once the media service has hashed and probed the whole file.
+UPLOAD_TIMEOUT = httpx.Timeout(300, connect=3)
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
                         "proxy-authorization", "proxy-authenticate", "host", "content-length", "cookie",
                         "date", "server"})
@@ -56,6 +68,7 @@ def create_app(given: GatewaySettings | None = None) -> FastAPI:
     settings = given or GatewaySettings()
     refuse_misconfigured(settings)
     signer = settings.internal_signer()
+    streaming_auth = signer.streaming_auth()
     limits = PathLimits(
         people=RateLimiter(per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst),
         platforms=RateLimiter(per_minute=settings.webhook_rate_limit_per_minute,
@@ -131,9 +144,12 @@ def create_app(given: GatewaySettings | None = None) -> FastAPI:
                 await send(message)
             await (refused or self.app)(scope, receive, with_headers)
 
-    # The services hold their own, smaller limits; this one lets Meta's batched webhooks through.
+    def max_body(method: str, path: str) -> int:
+        """The services hold their own, smaller limits; this one lets Meta's batched webhooks (and uploads) through."""
+        return UPLOAD_MAX_BYTES if streams_body(method, path) else 1024 * 1024
+
     app = create_http_app(title="Postifys", readiness=CachedReadiness(readiness), lifespan=lifespan, docs=False,
-                          middleware=(Guard,), max_body=1024 * 1024, metrics=False)
+                          middleware=(Guard,), max_body=max_body, metrics=False)
 
     async def resolve_session(request: Request) -> dict[str, Any] | None:
         token = request.cookies.get(settings.session_cookie_name)
@@ -145,6 +161,9 @@ def create_app(given: GatewaySettings | None = None) -> FastAPI:
         except httpx.HTTPError as exc:
             log.warning("Identity unreachable", error=type(exc).__name__)
             raise IdentityUnavailable() from None
+        if response.status_code >= 500:  # identity could not tell: that is no reason to sign the person out
+            log.warning("Identity could not resolve the session", status=response.status_code)
+            raise IdentityUnavailable()
         return response.json() if response.status_code == 200 else None
 
     async def forward(request: Request, service: str) -> Response:
@@ -163,18 +182,44 @@ def create_app(given: GatewaySettings | None = None) -> FastAPI:
         raw_path = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1")
         query = request.scope.get("query_string", b"").decode("latin-1")
         url = f"{service_url(settings, service)}{raw_path}" + (f"?{query}" if query else "")
+        # Uploads stream through as they arrive (signed as streamed), and media files stream back: neither is
+        # ever whole in the gateway's memory.
+        streamed = streams_body(request.method, request.url.path)
+        content: Any = request.stream() if streamed else await request.body()
+        if streamed and request.headers.get("content-length"):
+            headers["content-length"] = request.headers["content-length"]
         try:
-            upstream = await client().request(request.method, url, content=await request.body(), headers=headers)
+            outgoing = client().build_request(request.method, url, content=content, headers=headers,
+                                              timeout=UPLOAD_TIMEOUT if streamed else httpx.USE_CLIENT_DEFAULT)
+            upstream = await client().send(outgoing, stream=True,
+                                           auth=streaming_auth if streamed else httpx.USE_CLIENT_DEFAULT)
         except httpx.InvalidURL:
             return JSONResponse(error_body("bad_request", "The request URL is malformed."), status_code=400)
+        except ClientDisconnect:
+            return Response(status_code=499)  # nobody is there to read it; the service keeps what arrived
         except httpx.HTTPError as exc:
             log.warning("Upstream unreachable", service=service, error=type(exc).__name__)
             return JSONResponse(error_body("service_unavailable", f"The {service} service is unavailable. "
                                            "Try again shortly."), status_code=503, headers={"Retry-After": "5"})
-        response = Response(content=upstream.content, status_code=upstream.status_code)
-        for name, value in upstream.headers.multi_items():
-            if name.lower() not in HOP_BY_HOP and name.lower() not in ("content-encoding", "x-request-id"):
-                response.headers.append(name, value)
+        passed = [(name, value) for name, value in upstream.headers.multi_items()
+                  if name.lower() not in HOP_BY_HOP and name.lower() not in ("content-encoding", "x-request-id")]
+        if service == "media" and request.method in ("GET", "HEAD"):
+            response: Response = StreamingResponse(upstream.aiter_raw(), status_code=upstream.status_code,
+                                                   background=BackgroundTask(upstream.aclose))
+            kept = [("content-length", v) for n, v in upstream.headers.multi_items() if n.lower() == "content-length"]
+            passed += kept + [(n, v) for n, v in upstream.headers.multi_items() if n.lower() == "content-encoding"]
+        else:
+            try:
+                body = await upstream.aread()
+            except httpx.HTTPError as exc:
+                log.warning("Upstream answer cut short", service=service, error=type(exc).__name__)
+                return JSONResponse(error_body("service_unavailable", f"The {service} service is unavailable. "
+                                               "Try again shortly."), status_code=503, headers={"Retry-After": "5"})
+            finally:
+                await upstream.aclose()
+            response = Response(content=body, status_code=upstream.status_code)
+        for name, value in passed:
+            response.headers.append(name, value)
         return response
 
     app.include_router(web_router(WebDeps(settings=settings, upstream=lambda: state["upstream"],

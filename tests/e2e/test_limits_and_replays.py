@@ -21,11 +21,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import aio_pika
 import asyncpg
 import httpx
 import pytest
 import sqlalchemy as sa
+from faststream.rabbit import RabbitBroker, RabbitQueue
 from pydantic import ValidationError
 
 from deploy.system import System, free_port
@@ -46,6 +46,7 @@ from services.webhooks.settings import WebhooksSettings
 from services.webhooks.signatures import dedupe_key
 from shared.errors import PostifysError
 from shared.events import Envelope, MetaDeauthorized
+from shared.messaging.topology import Topology
 from shared.migrations import SCHEMA_SERVICES
 from shared.retention import purge_expired
 from tests.e2e.publishing_support import Member
@@ -259,17 +260,15 @@ async def test_both_callbacks_repeated_after_the_age_limit_answer_as_the_first_t
 async def deauthorizations_on_the_bus(stack: Stack) -> AsyncIterator[list[Envelope]]:
     """Every `privacy.meta.deauthorized` event published while inside, in the order published."""
     received: list[Envelope] = []
-    connection = await aio_pika.connect(stack.amqp_url)
-    async with connection:
-        channel = await connection.channel()
-        exchange = await channel.get_exchange(f"{stack.prefix}.events")
-        queue = await channel.declare_queue(exclusive=True, auto_delete=True)
-        await queue.bind(exchange, routing_key=MetaDeauthorized.type)
+    tap = RabbitBroker(stack.amqp_url, logger=None)
+    queue = RabbitQueue(f"{stack.prefix}.tests.deauthorized-{uuid.uuid4().hex[:8]}", exclusive=True,
+                        auto_delete=True, routing_key=MetaDeauthorized.type)
 
-        async def keep(message: aio_pika.abc.AbstractIncomingMessage) -> None:
-            async with message.process():
-                received.append(Envelope.model_validate_json(message.body))
-        await queue.consume(keep)
+    @tap.subscriber(queue, Topology(stack.prefix, "tests").events_exchange())
+    async def keep(envelope: Envelope) -> None:
+        received.append(envelope)
+    async with tap:
+        await tap.start()
         yield received
 
 

@@ -9,12 +9,11 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 
-import aio_pika
-import aiormq
 import asyncpg
 import httpx
 import pytest
 import sqlalchemy as sa
+from faststream.rabbit import QueueType, RabbitBroker, RabbitQueue
 
 from shared.db import make_engine, make_sessionmaker, schema_metadata
 from shared.events import Envelope, EventData
@@ -185,16 +184,13 @@ async def test_a_message_that_always_fails_is_dead_lettered_while_others_flow_an
 async def test_dead_letters_expire_after_two_weeks(consumer, stack: Stack) -> None:
     _, receiving, _, _ = consumer
     topology = receiving.topology
-    connection = await aio_pika.connect(stack.amqp_url)
-    async with connection:
+    assert topology.dead_letter_arguments()["x-message-ttl"] == 14 * 24 * 3600 * 1000
+    async with RabbitBroker(stack.amqp_url, logger=None) as broker:
         # Declaring again with the same arguments succeeds only if the queue has exactly them.
-        channel = await connection.channel()
-        await channel.declare_queue(topology.dead_letter_queue, durable=True,
-                                    arguments=topology.dead_letter_arguments())
-        assert topology.dead_letter_arguments()["x-message-ttl"] == 14 * 24 * 3600 * 1000
-        with pytest.raises(aiormq.exceptions.ChannelPreconditionFailed):
-            await channel.declare_queue(topology.dead_letter_queue, durable=True,
-                                        arguments={"x-queue-type": "quorum"})
+        await broker.declare_queue(RabbitQueue(topology.dead_letter_queue, QueueType.QUORUM, durable=True,
+                                               arguments=topology.dead_letter_arguments()))
+        with pytest.raises(Exception, match="inequivalent arg 'x-message-ttl'"):
+            await broker.declare_queue(RabbitQueue(topology.dead_letter_queue, QueueType.QUORUM, durable=True))
 
 
 async def test_what_no_delivery_could_handle_is_dead_lettered_at_once_with_its_reason_and_the_next_one_flows(
