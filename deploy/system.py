@@ -27,6 +27,7 @@ import httpx
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource
 
 from sandbox import base_urls, media_host_environment
+from services.media.settings import development_signing_key
 from shared.internal import derived_environment
 from shared.messaging.broker import broker_reachable
 from shared.migrations import SCHEMA_SERVICES, upgrade
@@ -184,6 +185,8 @@ def process_environment(env: Mapping[str, str], name: str) -> dict[str, str]:
     if root is None or "POSTIFYS_INTERNAL_PUBLIC_KEYS" in env:
         return dict(env)
     own = {k: v for k, v in env.items() if k != "POSTIFYS_INTERNAL_SECRET"}
+    if name == "media" and "POSTIFYS_MEDIA_SIGNING_KEY" not in env:
+        own["POSTIFYS_MEDIA_SIGNING_KEY"] = development_signing_key(root)
     return {**own, **derived_environment(root, name)}
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.pool import NullPool
 from shared.db import async_url
 
 SERVICES_DIR = Path(__file__).resolve().parent.parent / "services"
-SCHEMA_SERVICES = ("identity", "connector", "publisher", "webhooks", "privacy")
+SCHEMA_SERVICES = ("identity", "connector", "publisher", "webhooks", "privacy", "media")
 
 
 def alembic_config(service: str, url: str) -> Config:

@@ -33,6 +33,7 @@ SERVICE_PORTS = {
     "publisher": 8003,
     "webhooks": 8004,
     "privacy": 8005,
+    "media": 8006,
 }
 
 
@@ -81,6 +82,7 @@ class PostifysSettings(_Checked):
     publisher_url: str = f"http://127.0.0.1:{SERVICE_PORTS['publisher']}"
     webhooks_url: str = f"http://127.0.0.1:{SERVICE_PORTS['webhooks']}"
     privacy_url: str = f"http://127.0.0.1:{SERVICE_PORTS['privacy']}"
+    media_url: str = f"http://127.0.0.1:{SERVICE_PORTS['media']}"
     devmail_url: str = "http://127.0.0.1:8026"
 
     # Public identifiers of the apps (they appear in every consent URL); the secrets are in the mixins below.

@@ -87,6 +87,7 @@ def started_stack() -> Iterator[Stack]:
                                    smtp_url=f"smtp://127.0.0.1:{smtp_port}", prefix=prefix, extra=FAST_PUBLISHING)
         env["POSTIFYS_TIKTOK_VERIFIED_URL_PREFIXES"] = json.dumps([f"{env['POSTIFYS_SANDBOX_URL']}/_sandbox/media/"])
         log_dir = Path(tempfile.mkdtemp(prefix=f"postifys-test-{run_id}-"))
+        env["POSTIFYS_MEDIA_STORAGE_URL"] = (log_dir / "media").as_uri()
         system = System(env=env, log_dir=log_dir)
         try:
             system.start_all(with_sandbox=True)

@@ -14,9 +14,11 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("/api/v1/accounts", "connector"),
     ("/api/v1/posts", "publisher"),
     ("/api/v1/privacy/", "privacy"),
+    ("/api/v1/media", "media"),
     ("/webhooks/", "webhooks"),
     ("/privacy/meta/", "privacy"),
     ("/privacy/deletion/", "privacy"),
+    ("/media/files/", "media"),
 )
 
 # Reached by people who are not signed in (yet). The service answers wrong methods itself.
@@ -29,10 +31,19 @@ PUBLIC_API = frozenset({
     "/api/v1/auth/password-reset/confirm",
 })
 
-# Platforms call these server to server: no session, no browser origin to check.
-CROSS_SITE_ALLOWED = ("/webhooks/", "/privacy/meta/")
+# Platforms call these server to server: no session, no browser origin to check. (They fetch media in bursts too.)
+CROSS_SITE_ALLOWED = ("/webhooks/", "/privacy/meta/", "/media/files/")
 
-SERVICES = ("identity", "connector", "publisher", "webhooks", "privacy")
+SERVICES = ("identity", "connector", "publisher", "webhooks", "privacy", "media")
+
+# Uploads: their bodies stream through to the media service (which holds the limits per type) and are never read
+# whole here; this is only the ceiling above which the gateway refuses at once.
+UPLOAD_MAX_BYTES = 4 * 1024 * 1024 * 1024
+
+
+def streams_body(method: str, path: str) -> bool:
+    return (method == "POST" and path == "/api/v1/media") or (
+        method == "PATCH" and path.startswith("/api/v1/media/uploads/"))
 
 
 def service_for(path: str) -> str | None:

@@ -31,6 +31,8 @@ HTTP_LATENCY = Histogram(
 )
 
 ReadinessCheck = Callable[[], Awaitable[dict[str, bool]]]
+# The most a request may send: one number, or one per request (method, path), for the few routes that take uploads.
+BodyLimit = int | Callable[[str, str], int]
 
 
 def _route_template(app: ASGIApp, scope: Scope) -> str:
@@ -45,9 +47,9 @@ class RequestContextMiddleware:
     """Gives each request an id (kept from the gateway when well-formed), binds it to every log line,
     enforces the body limit, records metrics and logs the request without its query string."""
 
-    def __init__(self, app: ASGIApp, *, max_body: int = MAX_BODY_BYTES) -> None:
+    def __init__(self, app: ASGIApp, *, max_body: BodyLimit = MAX_BODY_BYTES) -> None:
         self.app = app
-        self.max_body = max_body
+        self.max_body = max_body if callable(max_body) else lambda _method, _path: max_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -62,8 +64,9 @@ class RequestContextMiddleware:
         status = 500
         route = _route_template(scope["app"], scope) if "app" in scope else scope["path"]
 
+        max_body = self.max_body(scope["method"], scope["path"])
         declared = headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > self.max_body:
+        if declared and declared.isdigit() and int(declared) > max_body:
             await _send_error(send, 413, "payload_too_large", "The request body is too large.", request_id)
             return
         received = 0
@@ -73,7 +76,7 @@ class RequestContextMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body:
+                if received > max_body:
                     raise _BodyTooLarge
             return message
 
@@ -134,7 +137,8 @@ def install_operational_routes(app: FastAPI, readiness: ReadinessCheck, *, metri
 
 
 def create_http_app(*, title: str, readiness: ReadinessCheck, lifespan: Any = None, docs: bool = True,
-                    middleware: tuple[type, ...] = (), max_body: int = MAX_BODY_BYTES, metrics: bool = True) -> FastAPI:
+                    middleware: tuple[type, ...] = (), max_body: BodyLimit = MAX_BODY_BYTES,
+                    metrics: bool = True) -> FastAPI:
     """`middleware` runs inside the request context, so its answers carry a request id and are logged. Without
     `metrics`, the process serves /metrics elsewhere (the gateway: on its internal listener)."""
     app = FastAPI(title=title, lifespan=lifespan, docs_url=None, redoc_url=None,

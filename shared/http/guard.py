@@ -7,17 +7,19 @@ from collections.abc import Awaitable, Callable
 from fastapi import FastAPI, Request
 
 from shared.errors import Forbidden
-from shared.internal import INTERNAL_SECRET_HEADER, Verifier, allowed_callers, signed_target
+from shared.internal import INTERNAL_SECRET_HEADER, Verifier, allowed_callers, signed_target, takes_streamed_body
 
 
 def internal_guard(verifier: Verifier) -> Callable[[Request], Awaitable[None]]:
     async def require_internal(request: Request) -> None:
-        """A valid signature, over the request and its body, from a caller that this route names."""
+        """A valid signature, over the request and its body (unless the route streams it), from a caller that
+        this route names."""
         target = signed_target(request.scope.get("raw_path", request.url.path.encode()).decode("latin-1"),
                                request.scope.get("query_string", b"").decode("latin-1"))
-        caller = verifier.caller(request.headers.get(INTERNAL_SECRET_HEADER), request.method, target,
-                                 request.headers, await request.body())
         route = request.scope.get("route")
+        streamed = route is not None and takes_streamed_body(route.endpoint)
+        caller = verifier.caller(request.headers.get(INTERNAL_SECRET_HEADER), request.method, target,
+                                 request.headers, None if streamed else await request.body())
         if caller is None or route is None or caller not in allowed_callers(route.endpoint, route.path):
             raise Forbidden("Internal endpoint.", code="internal_only")
     return require_internal

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import uvicorn
 from fastapi import APIRouter, Depends, FastAPI
 
-from shared.http.app import MAX_BODY_BYTES, create_http_app
+from shared.http.app import MAX_BODY_BYTES, BodyLimit, create_http_app
 from shared.http.guard import internal_guard, refuse_unnamed_internal_routes
 from shared.internal import Verifier, parse_public_keys
 from shared.logging import configure_logging
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 
 def create_service_app(runtime: ServiceRuntime, *, routers: list[APIRouter] | tuple[APIRouter, ...] = (),
-                       max_body: int = MAX_BODY_BYTES) -> FastAPI:
+                       max_body: BodyLimit = MAX_BODY_BYTES) -> FastAPI:
     """Health, metrics, the error shape, and the service's routers behind signed internal calls."""
     app = create_http_app(title=f"Postifys {runtime.service}", readiness=runtime.readiness, lifespan=runtime.lifespan,
                           max_body=max_body)

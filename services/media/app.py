@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from services.media import tables
+from services.media.api import MULTIPART_OVERHEAD, build_routers
+from services.media.service import MediaService
+from services.media.settings import MediaSettings
+from services.media.storage import Storage, storage_from_url
+from shared.http.app import MAX_BODY_BYTES
+from shared.http.service import create_service_app
+from shared.runtime import ServiceRuntime
+
+
+def storage_for(settings: MediaSettings) -> Storage:
+    secret = settings.media_s3_secret_access_key
+    return storage_from_url(settings.media_storage_url, endpoint_url=settings.media_s3_endpoint_url,
+                            region=settings.media_s3_region, access_key_id=settings.media_s3_access_key_id,
+                            secret_access_key=secret.get_secret_value() if secret else None)
+
+
+def create_app(settings: MediaSettings | None = None) -> FastAPI:
+    settings = settings or MediaSettings()
+    runtime = ServiceRuntime(settings, tables.Base.metadata)
+    storage = storage_for(settings)
+    runtime.on_shutdown(storage.close)
+    service = MediaService(runtime, settings, storage)
+
+    def max_body(method: str, path: str) -> int:
+        """Uploads stream to storage within their own limits; every other body is small."""
+        if method == "POST" and path == "/api/v1/media":
+            return settings.media_image_max_bytes + MULTIPART_OVERHEAD
+        if method == "PATCH" and path.startswith("/api/v1/media/uploads/"):
+            return settings.max_upload_bytes
+        return MAX_BODY_BYTES
+
+    return create_service_app(runtime, routers=build_routers(service), max_body=max_body)

@@ -1,0 +1,339 @@
+"""A person's media library: storing uploads (whole images, videos in resumable chunks) within their size limits
+and quota, probing them, listing and deleting them, and the signed URLs the platforms fetch them from."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterable, AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.media import tokens
+from services.media.probe import Unreadable, probe
+from services.media.settings import MediaSettings
+from services.media.storage import Partial, Storage, user_prefix
+from services.media.tables import Item, Upload
+from shared.contracts.media import MediaItem, MediaKind, MediaProbe
+from shared.errors import Conflict, NotFound, PostifysError, TooLarge, Unprocessable
+from shared.runtime import ServiceRuntime
+
+log = structlog.get_logger()
+
+COPY_CHUNK = 1024 * 1024
+
+
+class UnreadableMedia(PostifysError):
+    status_code = 422
+    code = "unreadable_media"
+    message = "This is not an image or video we can read."
+
+
+class UrlExpired(PostifysError):
+    status_code = 410
+    code = "url_expired"
+    message = "This media link has expired."
+
+
+@dataclass(frozen=True)
+class SignedUrl:
+    url: str
+    expires_at: datetime
+
+
+def kind_of(content_type: str) -> MediaKind | None:
+    family = content_type.split("/", 1)[0].strip().lower()
+    return "image" if family == "image" else "video" if family == "video" else None
+
+
+def as_item(row: Item) -> MediaItem:
+    return MediaItem(id=row.id, name=row.name, kind=row.kind, size_bytes=row.size_bytes,
+                     sha256=row.sha256, probe=MediaProbe.model_validate(row.probe), created_at=row.created_at)
+
+
+async def _lock_user(session: AsyncSession, user_id: uuid.UUID) -> None:
+    """One quota decision at a time per person, across every process."""
+    await session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended(CAST(:user AS text), 6))"),
+                          {"user": str(user_id)})
+
+
+async def _used_bytes(session: AsyncSession, user_id: uuid.UUID) -> int:
+    stored = await session.scalar(sa.select(sa.func.coalesce(sa.func.sum(Item.size_bytes), 0))
+                                  .where(Item.user_id == user_id))
+    pending = await session.scalar(sa.select(sa.func.coalesce(sa.func.sum(Upload.size_bytes), 0))
+                                   .where(Upload.user_id == user_id))
+    return int(stored or 0) + int(pending or 0)
+
+
+class MediaService:
+    def __init__(self, runtime: ServiceRuntime, settings: MediaSettings, storage: Storage,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.runtime = runtime
+        self.settings = settings
+        self.storage = storage
+        self.clock = clock
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock(), UTC)
+
+    def limit_for(self, kind: MediaKind) -> int:
+        return self.settings.media_image_max_bytes if kind == "image" else self.settings.media_video_max_bytes
+
+    async def _within_quota(self, session: AsyncSession, user_id: uuid.UUID, size: int) -> None:
+        await _lock_user(session, user_id)
+        used = await _used_bytes(session, user_id)
+        quota = self.settings.media_quota_bytes
+        if used + size > quota:
+            raise Conflict("This file does not fit in your media storage. Delete some media first.",
+                           code="quota_exceeded", details={"quota_bytes": quota, "used_bytes": used,
+                                                           "needed_bytes": size})
+
+    # Whole images
+
+    async def store_image(self, user_id: uuid.UUID, name: str, chunks: AsyncIterable[bytes]) -> MediaItem:
+        """Kept on local disk while it is hashed and probed, so nothing unreadable is ever stored."""
+        limit = self.settings.media_image_max_bytes
+        with tempfile.TemporaryDirectory(prefix="postifys-media-") as folder:
+            path = Path(folder) / "upload"
+            size, digest = await _spool(chunks, path, limit)
+            found = await _probe(path)
+            if found.kind != "image":
+                raise Unprocessable("Upload videos with the resumable upload (POST /api/v1/media/uploads).",
+                                    code="video_needs_resumable_upload")
+            media_id = uuid.uuid4()
+            key = f"{user_prefix(user_id)}{media_id}"
+            async with self.runtime.transaction() as session:
+                await self._within_quota(session, user_id, size)
+                await self.storage.write(key, _file_chunks(path))
+                row = Item(id=media_id, user_id=user_id, name=name, kind="image", size_bytes=size, sha256=digest,
+                           storage_key=key, probe=found.model_dump(mode="json"), created_at=self.now())
+                session.add(row)
+        log.info("Media stored", media_id=str(media_id), kind="image", size_bytes=size)
+        return as_item(row)
+
+    # Resumable uploads
+
+    async def create_upload(self, user_id: uuid.UUID, name: str, content_type: str, size: int) -> Upload:
+        kind = kind_of(content_type)
+        if kind is None:
+            raise Unprocessable("Only images and videos can be uploaded.", code="unsupported_media_type")
+        limit = self.limit_for(kind)
+        if size > limit:
+            raise TooLarge(f"A {kind} may be {limit // (1024 * 1024)} MB at most.", code="file_too_large",
+                           details={"max_bytes": limit})
+        upload_id = uuid.uuid4()
+        key = f"{user_prefix(user_id)}{upload_id}"
+        async with self.runtime.transaction() as session:
+            await self._within_quota(session, user_id, size)
+            partial = await self.storage.start_upload(key)
+            now = self.now()
+            row = Upload(id=upload_id, user_id=user_id, name=name, kind=kind, declared_type=content_type,
+                         size_bytes=size, offset=0, storage_key=key, storage_state=partial.state, created_at=now,
+                         updated_at=now)
+            session.add(row)
+        return row
+
+    async def upload(self, user_id: uuid.UUID, upload_id: uuid.UUID) -> Upload:
+        """Waits for a chunk still being written to finish, so the offset it answers is the one to resume from."""
+        async with self.runtime.transaction() as session:
+            await session.execute(sa.text("SET LOCAL lock_timeout = '10s'"))
+            try:
+                row = await session.scalar(sa.select(Upload).where(Upload.id == upload_id,
+                                                                   Upload.user_id == user_id)
+                                           .with_for_update(read=True))
+            except DBAPIError:
+                raise Conflict("A chunk of this upload is still being written. Ask again shortly.",
+                               code="upload_busy", headers={"Retry-After": "1"}) from None
+        if row is None:
+            raise NotFound("No upload in progress with this id.", code="upload_not_found")
+        return row
+
+    async def append(self, user_id: uuid.UUID, upload_id: uuid.UUID, offset: int, length: int | None,
+                     chunks: AsyncIterable[bytes]) -> Upload | MediaItem:
+        """Adds one chunk at `offset`; the upload that reaches its size becomes a media item. The row stays locked
+        while the chunk streams in: one writer per upload, whichever process takes it."""
+        outcome: Upload | MediaItem
+        unreadable: UnreadableMedia | None = None
+        async with self.runtime.transaction() as session:
+            try:
+                row = await session.scalar(sa.select(Upload).where(Upload.id == upload_id, Upload.user_id == user_id)
+                                           .with_for_update(nowait=True))
+            except DBAPIError:
+                raise Conflict("Another chunk of this upload is being written. Ask for its offset again shortly.",
+                               code="upload_busy", headers={"Retry-After": "1"}) from None
+            if row is None:
+                raise NotFound("No upload in progress with this id.", code="upload_not_found")
+            if offset != row.offset:
+                raise Conflict("The chunk does not start where the upload stands.", code="offset_mismatch",
+                               details={"offset": row.offset}, headers={"Upload-Offset": str(row.offset)})
+            room = row.size_bytes - row.offset
+            if length is not None and length > room:
+                raise TooLarge("The chunk goes past the upload's announced size.", code="upload_too_long",
+                               details={"offset": row.offset, "size": row.size_bytes})
+            partial = await self.storage.append(Partial(row.storage_key, row.offset, row.storage_state),
+                                                _at_most(chunks, room))
+            row.offset, row.storage_state, row.updated_at = partial.offset, partial.state, self.now()
+            outcome = row
+            if partial.offset == row.size_bytes:
+                await self.storage.complete(partial)
+                try:
+                    outcome = await self._finish(session, row)
+                except UnreadableMedia as exc:
+                    unreadable = exc
+                    await self.storage.delete(row.storage_key)
+                    await session.delete(row)
+        if unreadable is not None:
+            log.info("Upload refused as unreadable", upload_id=str(upload_id), reason=unreadable.details)
+            raise unreadable
+        return outcome
+
+    async def _finish(self, session: AsyncSession, upload: Upload) -> MediaItem:
+        local = self.storage.local_path(upload.storage_key)
+        with tempfile.TemporaryDirectory(prefix="postifys-media-") as folder:
+            if local is not None:
+                digest = await asyncio.to_thread(_sha256_of, local)
+            else:
+                local = Path(folder) / "upload"
+                _, digest = await _spool(self.storage.read(upload.storage_key), local, upload.size_bytes)
+            found = await _probe(local)
+        row = Item(id=upload.id, user_id=upload.user_id, name=upload.name, kind=found.kind,
+                   size_bytes=upload.size_bytes, sha256=digest, storage_key=upload.storage_key,
+                   probe=found.model_dump(mode="json"), created_at=self.now())
+        session.add(row)
+        await session.delete(upload)
+        log.info("Media stored", media_id=str(row.id), kind=found.kind, size_bytes=row.size_bytes)
+        return as_item(row)
+
+    async def abort_upload(self, user_id: uuid.UUID, upload_id: uuid.UUID) -> None:
+        async with self.runtime.transaction() as session:
+            row = await session.scalar(sa.select(Upload).where(Upload.id == upload_id, Upload.user_id == user_id)
+                                       .with_for_update())
+            if row is None:
+                raise NotFound("No upload in progress with this id.", code="upload_not_found")
+            await self.storage.abort(Partial(row.storage_key, row.offset, row.storage_state))
+            await session.delete(row)
+
+    # The library
+
+    async def library(self, user_id: uuid.UUID, limit: int,
+                      before: tuple[datetime, uuid.UUID] | None) -> list[MediaItem]:
+        query = (sa.select(Item).where(Item.user_id == user_id)
+                 .order_by(Item.created_at.desc(), Item.id.desc()).limit(limit))
+        if before is not None:
+            created_at, media_id = before
+            query = query.where(sa.tuple_(Item.created_at, Item.id) < sa.tuple_(sa.literal(created_at),
+                                                                                 sa.literal(media_id)))
+        async with self.runtime.sessionmaker() as session:
+            return [as_item(row) for row in (await session.scalars(query)).all()]
+
+    async def item(self, user_id: uuid.UUID, media_id: uuid.UUID) -> MediaItem:
+        async with self.runtime.sessionmaker() as session:
+            row = await session.scalar(sa.select(Item).where(Item.id == media_id, Item.user_id == user_id))
+        if row is None:
+            raise NotFound("No media with this id.", code="media_not_found")
+        return as_item(row)
+
+    async def delete(self, user_id: uuid.UUID, media_id: uuid.UUID) -> None:
+        async with self.runtime.transaction() as session:
+            row = await session.scalar(sa.select(Item).where(Item.id == media_id, Item.user_id == user_id)
+                                       .with_for_update())
+            if row is None:
+                raise NotFound("No media with this id.", code="media_not_found")
+            await session.delete(row)
+            await self.storage.delete(row.storage_key)
+
+    async def erase_user(self, user_id: uuid.UUID) -> dict[str, int]:
+        """Every file and row of a person: the deletion saga's step for media (to be subscribed to its event)."""
+        async with self.runtime.transaction() as session:
+            items = await session.execute(sa.delete(Item).where(Item.user_id == user_id))
+            uploads = await session.execute(sa.delete(Upload).where(Upload.user_id == user_id))
+            files = await self.storage.delete_prefix(user_prefix(user_id))
+        return {"media_items": int(items.rowcount or 0),  # type: ignore[attr-defined]
+                "media_uploads": int(uploads.rowcount or 0), "media_files": files}  # type: ignore[attr-defined]
+
+    async def revoke_urls(self, media_id: uuid.UUID) -> None:
+        """Once a post using it is published its URLs stop working (the publisher's event will call this)."""
+        async with self.runtime.transaction() as session:
+            await session.execute(sa.update(Item).where(Item.id == media_id, Item.urls_revoked_at.is_(None))
+                                  .values(urls_revoked_at=self.now()))
+
+    # Signed URLs
+
+    def signed_url(self, media_id: uuid.UUID, lifetime: int | None = None) -> SignedUrl:
+        expires_at = int(self.clock()) + (lifetime or self.settings.media_url_lifetime_seconds)
+        token = tokens.sign(self.settings.signing_key(), media_id, expires_at)
+        return SignedUrl(url=f"{self.settings.public_url.rstrip('/')}/media/files/{token}",
+                         expires_at=datetime.fromtimestamp(expires_at, UTC))
+
+    async def granted(self, token: str) -> Item:
+        """The item a signed URL serves: refused once it expired, was revoked or deleted, or was changed."""
+        try:
+            grant = tokens.verify(self.settings.signing_key(), token, self.clock())
+        except tokens.Expired:
+            raise UrlExpired() from None
+        if grant is None:
+            raise NotFound("No media at this address.", code="not_found")
+        async with self.runtime.sessionmaker() as session:
+            row = await session.get(Item, grant.media_id)
+        if row is None:
+            raise NotFound("No media at this address.", code="not_found")
+        if row.urls_revoked_at is not None:
+            raise UrlExpired("This media link no longer works.")
+        return row
+
+
+async def _spool(chunks: AsyncIterable[bytes], path: Path, limit: int) -> tuple[int, str]:
+    """Writes the chunks to a local file, hashing them, and refuses past `limit` bytes."""
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("wb") as out:
+        async for chunk in chunks:
+            size += len(chunk)
+            if size > limit:
+                raise TooLarge(f"The file may be {limit // (1024 * 1024)} MB at most.", code="file_too_large",
+                               details={"max_bytes": limit})
+            digest.update(chunk)
+            await asyncio.to_thread(out.write, chunk)
+    if size == 0:
+        raise UnreadableMedia(details={"reason": "the file is empty"})
+    return size, digest.hexdigest()
+
+
+async def _probe(path: Path) -> MediaProbe:
+    try:
+        return await asyncio.to_thread(probe, path)
+    except Unreadable as exc:
+        raise UnreadableMedia(details={"reason": str(exc)}) from None
+
+
+async def _file_chunks(path: Path) -> AsyncIterator[bytes]:
+    with path.open("rb") as source:
+        while chunk := await asyncio.to_thread(source.read, COPY_CHUNK):
+            yield chunk
+
+
+async def _at_most(chunks: AsyncIterable[bytes], room: int) -> AsyncIterator[bytes]:
+    taken = 0
+    async for chunk in chunks:
+        taken += len(chunk)
+        if taken > room:
+            raise TooLarge("The chunk goes past the upload's announced size.", code="upload_too_long")
+        yield chunk
+
+
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as source:
+        while chunk := source.read(COPY_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
