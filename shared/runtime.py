@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import database_reachable, make_engine, make_sessionmaker
 from shared.messaging.broker import ServiceBroker
-from shared.messaging.consumer import Consumer
+from shared.messaging.consumer import Consumer, Subscriptions
 from shared.messaging.outbox import Inbox, Outbox
 from shared.messaging.relay import run_relay
 from shared.messaging.topology import Topology
@@ -26,7 +26,8 @@ log = structlog.get_logger()
 
 
 class ServiceRuntime:
-    def __init__(self, settings: ServiceSettings, metadata: sa.MetaData) -> None:
+    def __init__(self, settings: ServiceSettings, metadata: sa.MetaData,
+                 subscriptions: Subscriptions | None = None) -> None:
         refuse_misconfigured(settings)
         self.settings = settings
         self.service = settings.service_name
@@ -35,8 +36,10 @@ class ServiceRuntime:
         self.outbox = Outbox(metadata.tables[f"{self.service}.outbox"], producer=self.service)
         self.inbox = Inbox(metadata.tables[f"{self.service}.inbox"])
         self.broker = ServiceBroker(settings.amqp_url, Topology(settings.amqp_prefix, self.service))
-        # Where the service's handlers register (its handlers module), before the broker starts.
-        self.consumer = Consumer(self.broker, self.sessionmaker, self.inbox)
+        # The service's handlers (its handlers module), each typed by its event model; what they use beyond the
+        # session and the envelope the service provides once it has built it.
+        self.consumer = Consumer(self.broker, self.sessionmaker, self.inbox, subscriptions)
+        self.consumer.provide(self, self.outbox, settings)
         self.head = head_revision(self.service)
         self._relay_wake = asyncio.Event()
         self._tasks: list[asyncio.Task[Any]] = []
@@ -49,6 +52,10 @@ class ServiceRuntime:
         async with self.sessionmaker() as session, session.begin():
             yield session
         self._relay_wake.set()
+
+    def provide(self, *dependencies: Any) -> None:
+        """Objects the handlers name with `Provided()` (a service, a mailer), found by their type."""
+        self.consumer.provide(*dependencies)
 
     def spawn(self, coro: Any) -> None:
         self._tasks.append(asyncio.create_task(coro))
@@ -71,6 +78,7 @@ class ServiceRuntime:
 
     @contextlib.asynccontextmanager
     async def lifespan(self, _: FastAPI) -> AsyncIterator[None]:
+        self.consumer.check_provided()
         await self.broker.start()
         self.spawn(run_relay(self.broker, self.sessionmaker, self.outbox.table, self._relay_wake))
         for start in self._background:

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from services.connector import tables
 from services.connector.api import build_routers
-from services.connector.handlers import publishes, subscribe
+from services.connector.handlers import subscriptions
 from services.connector.retention import retention_rules
 from services.connector.service import ConnectorService, build_providers
 from services.connector.settings import ConnectorSettings
@@ -26,13 +26,12 @@ async def check_due_accounts(service: ConnectorService) -> None:
 
 def create_app(settings: ConnectorSettings | None = None) -> FastAPI:
     settings = settings or ConnectorSettings()
-    runtime = ServiceRuntime(settings, tables.Base.metadata)
+    runtime = ServiceRuntime(settings, tables.Base.metadata, subscriptions)
     http = httpx.AsyncClient(timeout=httpx.Timeout(settings.platform_timeout_seconds, connect=5),
                              limits=httpx.Limits(max_connections=100, max_keepalive_connections=20))
     service = ConnectorService(runtime, settings, build_providers(http, settings),
                                TokenStore(Vault(settings.vault_keys.get_secret_value())))
-    publishes(runtime.broker)
-    subscribe(runtime.consumer, service)
+    runtime.provide(service)
     runtime.in_background(lambda: repeat(max(1.0, settings.token_check_interval_seconds / 10),
                                          lambda: check_due_accounts(service), "Token check round failed"))
     keep_purging(runtime, retention_rules(settings), settings.retention_interval_seconds)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Annotated
 
 import sqlalchemy as sa
 import structlog
@@ -17,40 +18,44 @@ from services.connector.tokens import ACCESS, REFRESH, USER_ACCESS
 from services.connector.vault import VaultError
 from shared.db import delete_rows
 from shared.events import ErasureCompleted, ErasureRequested, ErasureStepDone
-from shared.messaging.consumer import Consumer, Session
+from shared.messaging.consumer import Provided, Session, Subscriptions
 from shared.platform_http import PlatformError
 
 log = structlog.get_logger()
+Connector = Annotated[ConnectorService, Provided()]
 
 
-def subscribe_erasure(consumer: Consumer, service: ConnectorService) -> None:
-    @consumer.on(ErasureRequested)
-    async def erase_accounts(request: ErasureRequested, session: Session) -> None:
-        accounts = await covered_accounts(session, request)
-        erased_ids = {a.id for a in accounts}
-        logins = await covered_logins(session, request, {a.connection_id for a in accounts})
-        whole = [c for c in logins if not await _keeps_other_accounts(session, c.id, erased_ids)]
-        revoked = await revoke_at_platforms(session, service, accounts, whole)
-        await service.tokens.destroy(session, [*erased_ids, *(c.id for c in whole)])
-        external_ids = sorted({*(a.external_id for a in accounts), *(a.via_page_id for a in accounts if a.via_page_id),
-                               *(c.external_user_id for c in whole)})
-        await session.execute(sa.delete(Account).where(Account.id.in_(erased_ids)))
-        await session.execute(sa.delete(Connection).where(Connection.id.in_([c.id for c in whole])))
-        states = 0
-        if request.scope == "account" and request.user_id is not None:
-            states = await delete_rows(session, sa.delete(OAuthState).where(OAuthState.user_id == request.user_id))
-        user_ids = {str(a.user_id) for a in accounts} | ({str(request.user_id)} if request.user_id else set())
-        answer = await remember(session, request.request_id, user_ids, {str(i) for i in erased_ids},
-                                set(external_ids))
-        await service.runtime.outbox.add(session, ErasureStepDone(
-            request_id=request.request_id, service="connector",
-            erased={"accounts": len(accounts), "logins": len(whole), "revoked_at_platform": revoked,
-                    "authorization_attempts": states},
-            user_ids=answer.user_ids, account_ids=answer.account_ids, external_ids=answer.external_ids))
+erasure = Subscriptions()
 
-    @consumer.on(ErasureCompleted)
-    async def forget(done: ErasureCompleted, session: Session) -> None:
-        await session.execute(sa.delete(ErasureAnswer).where(ErasureAnswer.request_id == done.request_id))
+
+@erasure.on(ErasureRequested)
+async def erase_accounts(request: ErasureRequested, session: Session, service: Connector) -> None:
+    accounts = await covered_accounts(session, request)
+    erased_ids = {a.id for a in accounts}
+    logins = await covered_logins(session, request, {a.connection_id for a in accounts})
+    whole = [c for c in logins if not await _keeps_other_accounts(session, c.id, erased_ids)]
+    revoked = await revoke_at_platforms(session, service, accounts, whole)
+    await service.tokens.destroy(session, [*erased_ids, *(c.id for c in whole)])
+    external_ids = sorted({*(a.external_id for a in accounts), *(a.via_page_id for a in accounts if a.via_page_id),
+                           *(c.external_user_id for c in whole)})
+    await session.execute(sa.delete(Account).where(Account.id.in_(erased_ids)))
+    await session.execute(sa.delete(Connection).where(Connection.id.in_([c.id for c in whole])))
+    states = 0
+    if request.scope == "account" and request.user_id is not None:
+        states = await delete_rows(session, sa.delete(OAuthState).where(OAuthState.user_id == request.user_id))
+    user_ids = {str(a.user_id) for a in accounts} | ({str(request.user_id)} if request.user_id else set())
+    answer = await remember(session, request.request_id, user_ids, {str(i) for i in erased_ids},
+                            set(external_ids))
+    await service.runtime.outbox.add(session, ErasureStepDone(
+        request_id=request.request_id, service="connector",
+        erased={"accounts": len(accounts), "logins": len(whole), "revoked_at_platform": revoked,
+                "authorization_attempts": states},
+        user_ids=answer.user_ids, account_ids=answer.account_ids, external_ids=answer.external_ids))
+
+
+@erasure.on(ErasureCompleted)
+async def forget(done: ErasureCompleted, session: Session) -> None:
+    await session.execute(sa.delete(ErasureAnswer).where(ErasureAnswer.request_id == done.request_id))
 
 
 async def remember(session: AsyncSession, request_id: uuid.UUID, user_ids: set[str], account_ids: set[str],

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.connector import rules
-from services.connector.erasure import subscribe_erasure
+from services.connector.erasure import Connector, erasure
 from services.connector.service import ConnectorService
 from services.connector.tables import Account, AccountEvent, Connection
 from shared.events import (
@@ -19,8 +19,7 @@ from shared.events import (
     MetaDeauthorized,
     PlatformWebhook,
 )
-from shared.messaging.broker import ServiceBroker
-from shared.messaging.consumer import Consumer, Session
+from shared.messaging.consumer import Session, Subscriptions
 
 TIKTOK_REMOVAL_REASONS = {
     0: "for an unknown reason", 1: "because the creator disconnected Postifys in TikTok",
@@ -29,63 +28,59 @@ TIKTOK_REMOVAL_REASONS = {
 }
 
 
-def subscribe_platform_notices(consumer: Consumer, service: ConnectorService) -> None:
-    @consumer.on(PlatformWebhook, "webhook.tiktok.authorization.removed")
-    async def tiktok_authorization_removed(webhook: PlatformWebhook, session: Session) -> None:
-        reason = (webhook.event.get("content") or {}).get("reason", 0)
-        text = f"TikTok removed the authorization {TIKTOK_REMOVAL_REASONS.get(reason, 'for an unknown reason')}."
-        accounts = (await session.scalars(sa.select(Account).where(
-            Account.kind == "tiktok", Account.external_id == str(webhook.event.get("user_openid")),
-            Account.status != rules.DISCONNECTED).with_for_update())).all()
-        for account in accounts:
-            await disconnect(session, account, text)
-
-    @consumer.on(PlatformWebhook, "webhook.meta.permissions.#")
-    async def meta_permission_revoked(webhook: PlatformWebhook, session: Session) -> None:
-        value = webhook.event.get("value") or {}
-        if value.get("verb") != "revoked":
-            return
-        accounts = (await session.scalars(sa.select(Account).join(Connection, Connection.id == Account.connection_id)
-                                          .where(Connection.provider == "facebook",
-                                                 Connection.external_user_id == webhook.event.get("object_id"),
-                                                 Account.status == rules.ACTIVE).with_for_update(of=Account))).all()
-        for account in accounts:
-            await service.mark_reauth(session, account, f"Facebook permission {webhook.event.get('field')} was "
-                                                        "revoked.")
-
-    @consumer.on(MetaDeauthorized)
-    async def meta_deauthorized(event: MetaDeauthorized, session: Session) -> None:
-        """Meta's Deauthorize callback: the person removed Postifys on Facebook; their tokens are dead already."""
-        logins = (await session.scalars(sa.select(Connection).where(
-            Connection.provider.in_(("facebook", "instagram")),
-            Connection.external_user_id == event.meta_user_id))).all()
-        await service.tokens.destroy(session, [c.id for c in logins])
-        accounts = (await session.scalars(sa.select(Account).where(
-            Account.connection_id.in_([c.id for c in logins]), Account.status != rules.DISCONNECTED)
-            .with_for_update())).all()
-        for account in accounts:
-            await disconnect(session, account, "Postifys was removed from the Facebook account's apps.")
-
-    async def disconnect(session: AsyncSession, account: Account, reason: str) -> None:
-        now = datetime.now(UTC)
-        await service.tokens.destroy(session, [account.id])
-        account.status, account.status_reason = rules.DISCONNECTED, reason
-        account.disconnected_at = account.updated_at = now
-        session.add(AccountEvent(account_id=account.id, at=now, kind="disconnected", detail=reason))
-        await service.runtime.outbox.add(session, AccountDisconnected(
-            account_id=account.id, user_id=account.user_id, platform=account.platform, kind=account.kind,
-            name=account.name or account.username, reason=reason))
+subscriptions = Subscriptions(erasure)
+"""Every event the connector consumes, and every event it writes to its outbox."""
+subscriptions.publishes(AccountConnected)
+subscriptions.publishes(AccountReauthRequired)
+subscriptions.publishes(AccountDisconnected)
+subscriptions.publishes(ErasureStepDone)
 
 
-def subscribe(consumer: Consumer, service: ConnectorService) -> None:
-    """Every event the connector consumes."""
-    subscribe_platform_notices(consumer, service)
-    subscribe_erasure(consumer, service)
+@subscriptions.on(PlatformWebhook, "webhook.tiktok.authorization.removed")
+async def tiktok_authorization_removed(webhook: PlatformWebhook, session: Session, service: Connector) -> None:
+    reason = (webhook.event.get("content") or {}).get("reason", 0)
+    text = f"TikTok removed the authorization {TIKTOK_REMOVAL_REASONS.get(reason, 'for an unknown reason')}."
+    accounts = (await session.scalars(sa.select(Account).where(
+        Account.kind == "tiktok", Account.external_id == str(webhook.event.get("user_openid")),
+        Account.status != rules.DISCONNECTED).with_for_update())).all()
+    for account in accounts:
+        await disconnect(service, session, account, text)
 
 
-def publishes(broker: ServiceBroker) -> None:
-    """Every event this service writes to its outbox."""
-    broker.publishes(AccountConnected)
-    broker.publishes(AccountReauthRequired)
-    broker.publishes(AccountDisconnected)
-    broker.publishes(ErasureStepDone)
+@subscriptions.on(PlatformWebhook, "webhook.meta.permissions.#")
+async def meta_permission_revoked(webhook: PlatformWebhook, session: Session, service: Connector) -> None:
+    value = webhook.event.get("value") or {}
+    if value.get("verb") != "revoked":
+        return
+    accounts = (await session.scalars(sa.select(Account).join(Connection, Connection.id == Account.connection_id)
+                                      .where(Connection.provider == "facebook",
+                                             Connection.external_user_id == webhook.event.get("object_id"),
+                                             Account.status == rules.ACTIVE).with_for_update(of=Account))).all()
+    for account in accounts:
+        await service.mark_reauth(session, account, f"Facebook permission {webhook.event.get('field')} was "
+                                                    "revoked.")
+
+
+@subscriptions.on(MetaDeauthorized)
+async def meta_deauthorized(event: MetaDeauthorized, session: Session, service: Connector) -> None:
+    """Meta's Deauthorize callback: the person removed Postifys on Facebook; their tokens are dead already."""
+    logins = (await session.scalars(sa.select(Connection).where(
+        Connection.provider.in_(("facebook", "instagram")),
+        Connection.external_user_id == event.meta_user_id))).all()
+    await service.tokens.destroy(session, [c.id for c in logins])
+    accounts = (await session.scalars(sa.select(Account).where(
+        Account.connection_id.in_([c.id for c in logins]), Account.status != rules.DISCONNECTED)
+        .with_for_update())).all()
+    for account in accounts:
+        await disconnect(service, session, account, "Postifys was removed from the Facebook account's apps.")
+
+
+async def disconnect(service: ConnectorService, session: AsyncSession, account: Account, reason: str) -> None:
+    now = datetime.now(UTC)
+    await service.tokens.destroy(session, [account.id])
+    account.status, account.status_reason = rules.DISCONNECTED, reason
+    account.disconnected_at = account.updated_at = now
+    session.add(AccountEvent(account_id=account.id, at=now, kind="disconnected", detail=reason))
+    await service.runtime.outbox.add(session, AccountDisconnected(
+        account_id=account.id, user_id=account.user_id, platform=account.platform, kind=account.kind,
+        name=account.name or account.username, reason=reason))

@@ -4,7 +4,7 @@ from fastapi import FastAPI
 
 from services.identity import tables
 from services.identity.api import build_routers
-from services.identity.handlers import publishes, subscribe
+from services.identity.handlers import subscriptions
 from services.identity.mailer import Mailer
 from services.identity.retention import retention_rules
 from services.identity.service import IdentityService
@@ -17,9 +17,8 @@ from shared.runtime import ServiceRuntime
 def create_app(settings: IdentitySettings | None = None) -> FastAPI:
     settings = settings or IdentitySettings()
     mailer = Mailer(settings.smtp_url or "smtp://127.0.0.1:8025", settings.mail_from)
-    runtime = ServiceRuntime(settings, tables.Base.metadata)
-    publishes(runtime.broker)
-    subscribe(runtime.consumer, runtime.outbox, mailer, settings.public_url)
+    runtime = ServiceRuntime(settings, tables.Base.metadata, subscriptions)
+    runtime.provide(mailer)
     service = IdentityService(runtime, settings, mailer)
     keep_purging(runtime, retention_rules(settings), settings.retention_interval_seconds)
     return create_service_app(runtime, routers=build_routers(service))

@@ -9,7 +9,7 @@ from services.privacy import tables
 from services.privacy.api import build_routers
 from services.privacy.export import export_http_client
 from services.privacy.export_api import build_export_router
-from services.privacy.handlers import publishes, subscribe
+from services.privacy.handlers import subscriptions
 from services.privacy.retention import retention_rules
 from services.privacy.service import PrivacyService
 from services.privacy.settings import PrivacySettings
@@ -21,10 +21,9 @@ from shared.runtime import ServiceRuntime, repeat
 
 def create_app(settings: PrivacySettings | None = None) -> FastAPI:
     settings = settings or PrivacySettings()
-    runtime = ServiceRuntime(settings, tables.Base.metadata)
+    runtime = ServiceRuntime(settings, tables.Base.metadata, subscriptions)
     service = PrivacyService(runtime, settings)
-    publishes(runtime.broker)
-    subscribe(runtime.consumer, service)
+    runtime.provide(service)
     http = export_http_client(settings.internal_signer().auth())
     runtime.on_shutdown(http.aclose)
     runtime.in_background(lambda: repeat(settings.erasure_check_seconds, service.resend_stalled,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from sqlalchemy.dialects.postgresql import insert
 
 from services.privacy.service import PrivacyService
@@ -15,15 +17,23 @@ from shared.events import (
     UserEmailVerified,
     UserRegistered,
 )
-from shared.messaging.broker import ServiceBroker
-from shared.messaging.consumer import Consumer, Delivered, Session
+from shared.messaging.consumer import Delivered, Provided, Session, Subscriptions
+
+subscriptions = Subscriptions()
+"""Every event privacy consumes, and every event it writes to its outbox."""
+subscriptions.publishes(MetaDeauthorized)
+subscriptions.publishes(ErasureRequested)
+subscriptions.publishes(ErasureAccountsResolved)
+subscriptions.publishes(ErasureCompleted)
 
 
+@subscriptions.on(UserRegistered)
 async def record_data_subject(event: UserRegistered, envelope: Delivered, session: Session) -> None:
     await session.execute(insert(DataSubject).values(user_id=event.user_id, registered_at=envelope.occurred_at)
                           .on_conflict_do_nothing())
 
 
+@subscriptions.on(UserEmailVerified)
 async def record_email_verified(event: UserEmailVerified, envelope: Delivered, session: Session) -> None:
     await session.execute(
         insert(DataSubject).values(user_id=event.user_id, registered_at=envelope.occurred_at,
@@ -32,19 +42,7 @@ async def record_email_verified(event: UserEmailVerified, envelope: Delivered, s
                                set_={"email_verified_at": envelope.occurred_at}))
 
 
-def subscribe(consumer: Consumer, service: PrivacyService) -> None:
-    """Every event privacy consumes."""
-    consumer.on(UserRegistered)(record_data_subject)
-    consumer.on(UserEmailVerified)(record_email_verified)
-
-    @consumer.on(ErasureStepDone)
-    async def step_done(step: ErasureStepDone, session: Session) -> None:
-        await service.step_done(session, step)
-
-
-def publishes(broker: ServiceBroker) -> None:
-    """Every event this service writes to its outbox."""
-    broker.publishes(MetaDeauthorized)
-    broker.publishes(ErasureRequested)
-    broker.publishes(ErasureAccountsResolved)
-    broker.publishes(ErasureCompleted)
+@subscriptions.on(ErasureStepDone)
+async def step_done(step: ErasureStepDone, session: Session,
+                    service: Annotated[PrivacyService, Provided()]) -> None:
+    await service.step_done(session, step)

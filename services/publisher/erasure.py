@@ -19,15 +19,15 @@ from services.publisher.tables import (
 )
 from shared.db import delete_rows
 from shared.events import ErasureAccountsResolved, ErasureStepDone
-from shared.messaging.consumer import Consumer, Session
-from shared.messaging.outbox import Outbox
+from shared.messaging.consumer import ServiceOutbox, Session, Subscriptions
+
+erasure = Subscriptions()
 
 
-def subscribe_erasure(consumer: Consumer, outbox: Outbox) -> None:
-    @consumer.on(ErasureAccountsResolved)
-    async def erase_posts(request: ErasureAccountsResolved, session: Session) -> None:
-        erased = await erase(session, request)
-        await outbox.add(session, ErasureStepDone(request_id=request.request_id, service="publisher", erased=erased))
+@erasure.on(ErasureAccountsResolved)
+async def erase_posts(request: ErasureAccountsResolved, session: Session, outbox: ServiceOutbox) -> None:
+    erased = await erase(session, request)
+    await outbox.add(session, ErasureStepDone(request_id=request.request_id, service="publisher", erased=erased))
 
 
 async def erase(session: AsyncSession, request: ErasureAccountsResolved) -> dict[str, int]:

@@ -16,6 +16,7 @@ import functools
 import inspect
 import typing
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 import aio_pika
@@ -30,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shared.events import Envelope, EventData
 from shared.messaging import metrics
 from shared.messaging.broker import ServiceBroker
-from shared.messaging.outbox import Inbox
+from shared.messaging.outbox import Inbox, Outbox
 from shared.messaging.topology import DELIVERY_LIMIT
 
 log = structlog.get_logger()
@@ -48,7 +49,43 @@ Session = Annotated[AsyncSession, Injected("session")]
 Delivered = Annotated[Envelope, Injected("envelope")]
 """The envelope around the event: its id, occurrence time and correlation id."""
 
+
+class Provided:
+    """Marks a handler parameter filled with what the service provided of that type (`ServiceRuntime.provide`):
+    `Annotated[PostService, Provided()]`. A service's handlers are declared before the objects they use exist."""
+
+
+ServiceOutbox = Annotated[Outbox, Provided()]
+"""The service's outbox, for a handler's events (written through its `Session`)."""
+
 Handler = TypeVar("Handler", bound=Callable[..., Awaitable[None]])
+
+
+@dataclass(frozen=True)
+class Subscription:
+    model: type[EventData]
+    types: tuple[str, ...]
+    handler: Callable[..., Awaitable[None]]
+
+
+class Subscriptions:
+    """A service's handlers and the events it writes to its outbox, declared where they are written (its handlers
+    module) and given to its runtime whole."""
+
+    def __init__(self, *parts: Subscriptions) -> None:
+        self.handlers: list[Subscription] = [h for part in parts for h in part.handlers]
+        self.published: list[tuple[type[EventData], str | None]] = [p for part in parts for p in part.published]
+
+    def on(self, model: type[EventData], *event_types: str) -> Callable[[Handler], Handler]:
+        """A handler for `model`'s type (or for `event_types`: a key ending in `.#` takes every type under that
+        prefix, as it is bound); the event's data arrives decoded into `model`."""
+        def register(handler: Handler) -> Handler:
+            self.handlers.append(Subscription(model, event_types or (model.type,), handler))
+            return handler
+        return register
+
+    def publishes(self, model: type[EventData], routing_key: str | None = None) -> None:
+        self.published.append((model, routing_key))
 
 # The envelope of the delivery being handled, for the subscriber's filters and decoder (which see only the message).
 _delivered: contextvars.ContextVar[Envelope | None] = contextvars.ContextVar("postifys_delivered", default=None)
@@ -56,25 +93,44 @@ _session: contextvars.ContextVar[AsyncSession | None] = contextvars.ContextVar("
 
 
 class Consumer:
-    def __init__(self, broker: ServiceBroker, sessionmaker: async_sessionmaker[AsyncSession], inbox: Inbox) -> None:
+    def __init__(self, broker: ServiceBroker, sessionmaker: async_sessionmaker[AsyncSession], inbox: Inbox,
+                 subscriptions: Subscriptions | None = None) -> None:
         self.broker = broker
         self.sessionmaker = sessionmaker
         self.inbox = inbox
         self.models: dict[str, type[EventData]] = {}
+        self.provided: dict[type, Any] = {}
+        self._needed: dict[type, str] = {}
         self._subscriber: RabbitSubscriber | None = None
         broker.broker.add_middleware(functools.partial(EventConsumption, consumer=self))
+        for subscription in (subscriptions.handlers if subscriptions else ()):
+            self.on(subscription.model, *subscription.types)(subscription.handler)
+        for model, routing_key in (subscriptions.published if subscriptions else ()):
+            broker.publishes(model, routing_key)
 
     def on(self, model: type[EventData], *event_types: str) -> Callable[[Handler], Handler]:
-        """Registers a handler for `model`'s type (or for `event_types`: a key ending in `.#` takes every type under
-        that prefix, as it is bound); the event's data arrives decoded into `model`."""
+        """Registers a handler for `model`'s type (or for `event_types`, as `Subscriptions.on`)."""
         types = event_types or (model.type,)
 
         def register(handler: Handler) -> Handler:
-            self.subscriber(typed(handler, model), filter=delivered_as(types))
+            self.subscriber(typed(handler, model, self), filter=delivered_as(types))
             self.broker.bindings.extend(types)
             self.models.update(dict.fromkeys(types, model))
             return handler
         return register
+
+    def provide(self, *dependencies: Any) -> None:
+        """What handlers name with `Provided()`, found by their type."""
+        for dependency in dependencies:
+            for kind in type(dependency).__mro__[:-1]:  # a handler may name a base class
+                self.provided.setdefault(kind, dependency)
+
+    def check_provided(self) -> None:
+        """Before consuming: a handler whose dependency is missing would fail every delivery."""
+        missing = {kind: handler for kind, handler in self._needed.items() if kind not in self.provided}
+        if missing:
+            raise RuntimeError("; ".join(f"{handler} needs a {kind.__name__}, which the service did not provide"
+                                         for kind, handler in missing.items()))
 
     @property
     def subscriber(self) -> RabbitSubscriber:
@@ -96,17 +152,27 @@ class Consumer:
 
 
 # Filter and decoder are coroutines: FastStream runs plain functions in a worker thread, a hop per message.
-def typed(handler: Callable[..., Awaitable[None]], model: type[EventData]) -> Callable[[Any], Awaitable[None]]:
+def typed(handler: Callable[..., Awaitable[None]], model: type[EventData],
+          consumer: Consumer) -> Callable[[Any], Awaitable[None]]:
     """The call FastStream subscribes: it takes the event decoded into `model`, and hands the handler that and
-    whatever else it names (`Session`, `Delivered`)."""
+    whatever else it names (`Session`, `Delivered`, what the service `Provided`)."""
     hints = typing.get_type_hints(handler, include_extras=True)
-    injected = {parameter: marker.name for parameter, hint in hints.items()
-                for marker in getattr(hint, "__metadata__", ()) if isinstance(marker, Injected)}
-    [event_parameter] = [p for p in inspect.signature(handler).parameters if p not in injected]
+    injected: dict[str, str] = {}
+    provided: dict[str, type] = {}
+    for parameter, hint in hints.items():
+        for marker in getattr(hint, "__metadata__", ()):
+            if isinstance(marker, Injected):
+                injected[parameter] = marker.name
+            elif isinstance(marker, Provided):
+                provided[parameter] = typing.get_args(hint)[0]
+                consumer._needed.setdefault(provided[parameter], handler.__qualname__)
+    [event_parameter] = [p for p in inspect.signature(handler).parameters if p not in injected and p not in provided]
+    dependencies = consumer.provided
 
     async def deliver(event: Any) -> None:
         available = {"session": _session.get(), "envelope": _delivered.get()}
-        await handler(**{event_parameter: event}, **{p: available[name] for p, name in injected.items()})
+        await handler(**{event_parameter: event}, **{p: available[name] for p, name in injected.items()},
+                      **{p: dependencies[kind] for p, kind in provided.items()})
     deliver.__annotations__ = {"event": model, "return": None}
     deliver.__name__, deliver.__qualname__, deliver.__doc__ = handler.__name__, handler.__qualname__, handler.__doc__
     return deliver

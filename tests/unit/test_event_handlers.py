@@ -7,14 +7,14 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
 from faststream.rabbit import TestRabbitBroker
 
 from shared.events import AccountConnected, Envelope, PlatformWebhook
 from shared.messaging.broker import ServiceBroker
-from shared.messaging.consumer import Consumer, Delivered, Session
+from shared.messaging.consumer import Consumer, Delivered, Provided, Session, Subscriptions
 from shared.messaging.topology import Topology
 
 ACCOUNT = {"account_id": str(uuid.uuid4()), "user_id": str(uuid.uuid4()), "platform": "facebook",
@@ -113,3 +113,39 @@ async def test_what_no_delivery_could_handle_goes_to_the_dead_letters_with_its_r
     assert consuming.handled == []
     [dead] = consuming.dead
     assert dead.startswith(reason)
+
+
+class Clock:
+    def __init__(self, now: str) -> None:
+        self.now = now
+
+
+class Sandwich(Clock):
+    pass
+
+
+def declared_consumer(subscriptions: Subscriptions) -> tuple[ServiceBroker, Consumer]:
+    broker = ServiceBroker("amqp://guest:guest@127.0.0.1:5672/", Topology("unit", "declared"))
+    return broker, Consumer(broker, Sessions(), Inbox(), subscriptions)  # type: ignore[arg-type]
+
+
+async def test_declared_handlers_get_what_the_service_provided_by_its_type() -> None:
+    seen: list[str] = []
+    subscriptions = Subscriptions()
+    subscriptions.publishes(AccountConnected)
+
+    @subscriptions.on(AccountConnected)
+    async def connected(event: AccountConnected, clock: Annotated[Clock, Provided()]) -> None:
+        seen.append(clock.now)
+    broker, consumer = declared_consumer(subscriptions)
+    with pytest.raises(RuntimeError, match="needs a Clock, which the service did not provide"):
+        consumer.check_provided()
+    consumer.provide(Sandwich("noon"))  # a subclass serves a handler asking for its base
+    consumer.check_provided()
+    topology = broker.topology
+    async with TestRabbitBroker(broker.broker) as test_broker:
+        await test_broker.publish(Envelope(type=AccountConnected.type, producer="tests", data=ACCOUNT)
+                                  .model_dump_json().encode(), queue=topology.service_queue(),
+                                  exchange=topology.events_exchange())
+    assert seen == ["noon"]
+    assert broker.bindings == [AccountConnected.type]
