@@ -16,6 +16,8 @@ def main() -> int:
     print(f"POSTIFYS_INTERNAL_PUBLIC_KEYS={public_keys_text(seeds)}")
     # Not an internal key, but made the same way and needed once per deployment: privacy's keyed hashes.
     print(f"POSTIFYS_PRIVACY_HASH_KEY={encode_seed(os.urandom(32))}")
+    # The media service's key for the signed URLs the platforms fetch media from.
+    print(f"POSTIFYS_MEDIA_SIGNING_KEY={encode_seed(os.urandom(32))}")
     print("# Give each process its own key as POSTIFYS_INTERNAL_SIGNING_KEY (docker-compose.yml does); the operator's "
           "is for `make webhook-deliveries` and `make replay-webhook`.", file=sys.stderr)
     return 0

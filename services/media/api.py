@@ -178,7 +178,7 @@ def build_routers(service: MediaService) -> tuple[APIRouter, APIRouter, APIRoute
     @streamed_body
     async def append(upload_id: uuid.UUID, request: Request, caller: VerifiedDep,
                      upload_offset: Annotated[int, Header(ge=0, le=2**53 - 1)],
-                     content_type: Annotated[str, Header()] = "") -> Response:
+                     content_type: Annotated[str, Header(max_length=200)] = "") -> Response:
         if content_type.split(";")[0].strip().lower() != UPLOAD_CHUNK_TYPE:
             raise BadRequest(f"Send chunks as {UPLOAD_CHUNK_TYPE}.", code="unsupported_content_type")
         declared = request.headers.get("content-length")

@@ -13,10 +13,12 @@ from shared.runtime import ServiceRuntime
 
 
 def storage_for(settings: MediaSettings) -> Storage:
+    """Empty settings (as compose passes the unset ones) mean the defaults: the SDK's own endpoint and credentials."""
     secret = settings.media_s3_secret_access_key
-    return storage_from_url(settings.media_storage_url, endpoint_url=settings.media_s3_endpoint_url,
-                            region=settings.media_s3_region, access_key_id=settings.media_s3_access_key_id,
-                            secret_access_key=secret.get_secret_value() if secret else None)
+    return storage_from_url(settings.media_storage_url, endpoint_url=settings.media_s3_endpoint_url or None,
+                            region=settings.media_s3_region or "us-east-1",
+                            access_key_id=settings.media_s3_access_key_id or None,
+                            secret_access_key=(secret.get_secret_value() or None) if secret else None)
 
 
 def create_app(settings: MediaSettings | None = None) -> FastAPI:

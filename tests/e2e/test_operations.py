@@ -10,7 +10,7 @@ import pytest
 from tests.e2e.test_limits_and_replays import gateway_metrics_url
 from tests.support import STRONG_PASSWORD, Stack, unique_email, wait_for
 
-PROCESSES = ("gateway", "identity", "connector", "publisher", "webhooks", "privacy")
+PROCESSES = ("gateway", "identity", "connector", "publisher", "webhooks", "privacy", "media")
 
 
 @pytest.mark.parametrize("name", PROCESSES)

@@ -14,6 +14,7 @@ from pydantic import SecretStr
 from services.connector.settings import ConnectorSettings
 from services.gateway.settings import GatewaySettings
 from services.identity.settings import IdentitySettings
+from services.media.settings import MediaSettings
 from services.privacy.settings import PrivacySettings
 from services.publisher.settings import PublisherSettings
 from services.webhooks.settings import WebhooksSettings
@@ -22,13 +23,14 @@ from shared.settings import PostifysSettings
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS: dict[str, type[PostifysSettings]] = {
     "identity": IdentitySettings, "connector": ConnectorSettings, "publisher": PublisherSettings,
-    "webhooks": WebhooksSettings, "privacy": PrivacySettings, "gateway": GatewaySettings}
+    "webhooks": WebhooksSettings, "privacy": PrivacySettings, "media": MediaSettings, "gateway": GatewaySettings}
 SERVICES = tuple(SETTINGS)
 compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 # Everything a process must not see unless it uses it. The callers' public keys are not secret.
 SECRETS = {"POSTIFYS_VAULT_KEYS", "POSTIFYS_META_APP_SECRET", "POSTIFYS_INSTAGRAM_APP_SECRET",
            "POSTIFYS_TIKTOK_CLIENT_SECRET", "POSTIFYS_META_WEBHOOK_VERIFY_TOKEN", "POSTIFYS_SMTP_URL",
-           "POSTIFYS_INTERNAL_SIGNING_KEY", "POSTIFYS_INTERNAL_SECRET", "POSTIFYS_PRIVACY_HASH_KEY"}
+           "POSTIFYS_INTERNAL_SIGNING_KEY", "POSTIFYS_INTERNAL_SECRET", "POSTIFYS_PRIVACY_HASH_KEY",
+           "POSTIFYS_MEDIA_SIGNING_KEY", "POSTIFYS_MEDIA_S3_SECRET_ACCESS_KEY"}
 
 
 def environment(name: str) -> dict[str, object]:

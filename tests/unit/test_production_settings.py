@@ -11,6 +11,7 @@ import pytest
 from services.connector.settings import DEVELOPMENT_VAULT_KEYS, ConnectorSettings
 from services.gateway.settings import GatewaySettings
 from services.identity.settings import IdentitySettings
+from services.media.settings import MediaSettings
 from services.privacy.settings import PrivacySettings
 from services.publisher.settings import PublisherSettings
 from services.webhooks.settings import WebhooksSettings
@@ -37,6 +38,7 @@ GOOD: dict[type[PostifysSettings], dict[str, Any]] = {
     PrivacySettings: {"internal_signing_key": encode_seed(SEEDS["privacy"]), "meta_app_secret": "m" * 32,
                       "privacy_hash_key": encode_seed(os.urandom(32)),
                       "instagram_app_secret": ""},
+    MediaSettings: {"media_signing_key": encode_seed(os.urandom(32)), "media_storage_url": "s3://media/postifys"},
 }
 DEVELOPMENT = derived_environment(DEVELOPMENT_INTERNAL_SECRET, "gateway")
 

@@ -134,7 +134,7 @@ def test_tiktok_refuses_a_privacy_level_that_does_not_exist_and_a_cover_that_is_
 
 # --- every service's request bodies and parameters go through the one validator ------------------------
 
-SERVICES = ("identity", "connector", "publisher", "webhooks", "privacy")
+SERVICES = ("identity", "connector", "publisher", "webhooks", "privacy", "media")
 
 
 def routes(router: Any) -> Iterator[Any]:
