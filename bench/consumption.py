@@ -1,6 +1,7 @@
 """`make bench` (consumption part): events consumed per second by one service's consumer through the real
 RabbitMQ and Postgres, each one an inbox claim plus a no-op effect in its own transaction. The queue is filled
-first, so the figure is the consumer's pace alone, not the publisher's."""
+first, so the figure is the consumer's pace alone, not the publisher's; beside it, the same transactions run
+straight on the pool, the ceiling a consumer could reach."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ import json
 import os
 import secrets
 import time
+import uuid
 from typing import Any
 
 import asyncpg
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.harness import RESULTS
 from deploy.system import create_database, drop_database, with_database
@@ -22,7 +25,7 @@ from shared.messaging.broker import ServiceBroker
 from shared.messaging.consumer import Consumer, Session
 from shared.messaging.dead_letters import delete_topology
 from shared.messaging.outbox import Inbox, messaging_tables
-from shared.messaging.topology import Topology
+from shared.messaging.topology import PREFETCH, Topology
 
 EVENTS = int(os.environ.get("BENCH_EVENTS", "5000"))
 
@@ -64,6 +67,8 @@ async def measure(database_url: str, amqp_url: str, prefix: str) -> dict[str, An
                                for n in range(start, min(start + 500, EVENTS))))
     await sender.close()
 
+    ceiling = await claims_without_a_broker(engine, Inbox(inbox), min(EVENTS, 5000))
+
     consumer = ServiceBroker(amqp_url, topology)
     Consumer(consumer, make_sessionmaker(engine), Inbox(inbox)).on(BenchHappened)(no_op)
     started = time.perf_counter()
@@ -72,7 +77,23 @@ async def measure(database_url: str, amqp_url: str, prefix: str) -> dict[str, An
     elapsed = time.perf_counter() - started
     await consumer.close()
     await engine.dispose()
-    return {"events": EVENTS, "seconds": round(elapsed, 2), "per_second": round(EVENTS / elapsed, 1)}
+    return {"events": EVENTS, "seconds": round(elapsed, 2), "per_second": round(EVENTS / elapsed, 1),
+            "ceiling_per_second": ceiling, "of_ceiling": round(EVENTS / elapsed / ceiling, 2)}
+
+
+async def claims_without_a_broker(engine: AsyncEngine, inbox: Inbox, count: int) -> float:
+    """The ceiling: the same transaction (inbox claim, no-op effect) as fast as the pool runs it, as many at once
+    as the consumer's prefetch lets through, with no broker or framework in the way."""
+    sessionmaker = make_sessionmaker(engine)
+    ids = iter([uuid.uuid4() for _ in range(count)])
+
+    async def claim_in_turn() -> None:
+        for event_id in ids:
+            async with sessionmaker() as session, session.begin():
+                await inbox.claim(session, event_id, BenchHappened.type)
+    started = time.perf_counter()
+    await asyncio.gather(*(claim_in_turn() for _ in range(PREFETCH)))
+    return round(count / (time.perf_counter() - started), 1)
 
 
 async def main() -> None:
