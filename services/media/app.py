@@ -4,6 +4,7 @@ from fastapi import FastAPI
 
 from services.media import tables
 from services.media.api import MULTIPART_OVERHEAD, build_routers
+from services.media.handlers import subscriptions
 from services.media.service import MediaService
 from services.media.settings import MediaSettings
 from services.media.storage import Storage, storage_from_url
@@ -23,10 +24,11 @@ def storage_for(settings: MediaSettings) -> Storage:
 
 def create_app(settings: MediaSettings | None = None) -> FastAPI:
     settings = settings or MediaSettings()
-    runtime = ServiceRuntime(settings, tables.Base.metadata)
+    runtime = ServiceRuntime(settings, tables.Base.metadata, subscriptions)
     storage = storage_for(settings)
     runtime.on_shutdown(storage.close)
     service = MediaService(runtime, settings, storage)
+    runtime.provide(service, storage)
 
     def max_body(method: str, path: str) -> int:
         """Uploads stream to storage within their own limits; every other body is small."""

@@ -1,0 +1,8 @@
+"""Every event the media service consumes, and every event it writes to its outbox: each concern declares its own
+`Subscriptions` in its module, and this one takes them all."""
+
+from __future__ import annotations
+
+from shared.messaging.consumer import Subscriptions
+
+subscriptions = Subscriptions()
