@@ -231,6 +231,8 @@ def build_routers(service: MediaService) -> tuple[APIRouter, APIRouter, APIRoute
         caller = caller_from_headers(request)
         if caller is None:
             raise Unauthorized("Name the post's owner.")
-        return out(await service.item(caller.user_id, media_id))
+        item = await service.item(caller.user_id, media_id)
+        await service.touch([item.id])
+        return out(item)
 
     return api, files, internal

@@ -8,7 +8,7 @@ import hashlib
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterable, AsyncIterator, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -259,6 +259,13 @@ class MediaService:
             files = await self.storage.delete_prefix(user_prefix(user_id))
         return {"media_items": int(items.rowcount or 0),  # type: ignore[attr-defined]
                 "media_uploads": int(uploads.rowcount or 0), "media_files": files}  # type: ignore[attr-defined]
+
+    async def touch(self, media_ids: Collection[uuid.UUID]) -> None:
+        """A post uses these items now: retention keeps them for another `media_unused_days`."""
+        if not media_ids:
+            return
+        async with self.runtime.transaction() as session:
+            await session.execute(sa.update(Item).where(Item.id.in_(media_ids)).values(last_used_at=self.now()))
 
     async def revoke_urls(self, media_id: uuid.UUID) -> None:
         """Once a post using it is published its URLs stop working (the publisher's event will call this)."""

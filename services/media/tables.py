@@ -36,6 +36,8 @@ class Item(Base):
     created_at: Mapped[datetime] = mapped_column(sa.TIMESTAMP(timezone=True))
     # Set once a post using it is published (the publisher will say so): its signed URLs stop working.
     urls_revoked_at: Mapped[datetime | None] = mapped_column(sa.TIMESTAMP(timezone=True))
+    # When a post last asked for it (the publisher resolving it); retention removes what no post used for long.
+    last_used_at: Mapped[datetime | None] = mapped_column(sa.TIMESTAMP(timezone=True))
 
 
 class Upload(Base):
