@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 from starlette.requests import ClientDisconnect
 
+from services.media import thumbnails
 from services.media.service import MediaService
 from services.media.tables import Upload
 from services.media.tokens import VERSION as TOKEN_VERSION
@@ -198,6 +199,13 @@ def build_routers(service: MediaService) -> tuple[APIRouter, APIRouter, APIRoute
     @api.get("/{media_id}", response_model=MediaItemOut, summary="One media item")
     async def one(media_id: uuid.UUID, caller: VerifiedDep) -> MediaItemOut:
         return out(await service.item(caller.user_id, media_id))
+
+    @api.get("/{media_id}/thumbnail", summary="A small JPEG of the item (a video's poster frame)",
+             response_class=Response, responses={200: {"content": {"image/jpeg": {}}}})
+    async def thumbnail(media_id: uuid.UUID, caller: VerifiedDep) -> Response:
+        found = await thumbnails.of(service.runtime, service.storage, caller.user_id, media_id)
+        return Response(found.body, media_type="image/jpeg",
+                        headers={"Cache-Control": "private, max-age=86400", "ETag": found.etag})
 
     @api.delete("/{media_id}", status_code=204, summary="Delete a media item and its file")
     async def delete(media_id: uuid.UUID, caller: VerifiedDep) -> Response:

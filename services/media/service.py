@@ -18,12 +18,13 @@ import structlog
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.media import tokens
+from services.media import thumbnails, tokens
 from services.media.probe import Unreadable, probe
 from services.media.settings import MediaSettings
 from services.media.storage import Partial, Storage, user_prefix
 from services.media.tables import Item, Upload
 from shared.contracts.media import MediaItem, MediaKind, MediaProbe
+from shared.db import delete_rows
 from shared.errors import Conflict, NotFound, PostifysError, TooLarge, Unprocessable
 from shared.runtime import ServiceRuntime
 
@@ -114,6 +115,7 @@ class MediaService:
             async with self.runtime.transaction() as session:
                 await self._within_quota(session, user_id, size)
                 await self.storage.write(key, _file_chunks(path))
+                await thumbnails.store(self.storage, key, path, "image")
                 row = Item(id=media_id, user_id=user_id, name=name, kind="image", size_bytes=size, sha256=digest,
                            storage_key=key, probe=found.model_dump(mode="json"), created_at=self.now())
                 session.add(row)
@@ -205,6 +207,7 @@ class MediaService:
                 local = Path(folder) / "upload"
                 _, digest = await _spool(self.storage.read(upload.storage_key), local, upload.size_bytes)
             found = await _probe(local)
+            await thumbnails.store(self.storage, upload.storage_key, local, found.kind)
         row = Item(id=upload.id, user_id=upload.user_id, name=upload.name, kind=found.kind,
                    size_bytes=upload.size_bytes, sha256=digest, storage_key=upload.storage_key,
                    probe=found.model_dump(mode="json"), created_at=self.now())
@@ -250,15 +253,17 @@ class MediaService:
                 raise NotFound("No media with this id.", code="media_not_found")
             await session.delete(row)
             await self.storage.delete(row.storage_key)
+            await self.storage.delete(thumbnails.key_of(row.storage_key))
 
-    async def erase_user(self, user_id: uuid.UUID) -> dict[str, int]:
-        """Every file and row of a person: the deletion saga's step for media (to be subscribed to its event)."""
-        async with self.runtime.transaction() as session:
-            items = await session.execute(sa.delete(Item).where(Item.user_id == user_id))
-            uploads = await session.execute(sa.delete(Upload).where(Upload.user_id == user_id))
-            files = await self.storage.delete_prefix(user_prefix(user_id))
-        return {"media_items": int(items.rowcount or 0),  # type: ignore[attr-defined]
-                "media_uploads": int(uploads.rowcount or 0), "media_files": files}  # type: ignore[attr-defined]
+    async def erase_user(self, session: AsyncSession, user_id: uuid.UUID) -> dict[str, int]:
+        """Every row and stored object of a person, unfinished uploads included (the deletion saga's step), in the
+        caller's transaction. Uploads go first: that waits out a chunk being written, whose last one may still add
+        an item; the quota lock waits out an image or an upload being started."""
+        await _lock_user(session, user_id)
+        uploads = await delete_rows(session, sa.delete(Upload).where(Upload.user_id == user_id))
+        items = await delete_rows(session, sa.delete(Item).where(Item.user_id == user_id))
+        files = await self.storage.delete_prefix(user_prefix(user_id))
+        return {"media_items": items, "media_uploads": uploads, "media_files": files}
 
     async def touch(self, media_ids: Collection[uuid.UUID]) -> None:
         """A post uses these items now: retention keeps them for another `media_unused_days`."""
