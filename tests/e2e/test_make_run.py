@@ -28,7 +28,7 @@ from tests.support import STRONG_PASSWORD, approve, callback_path, items, unique
 
 GATEWAY = "http://127.0.0.1:8000"
 SANDBOX = "http://127.0.0.1:8090"
-SERVICES = {"identity": 8001, "connector": 8002, "publisher": 8003, "webhooks": 8004, "privacy": 8005}
+SERVICES = {"identity": 8001, "connector": 8002, "publisher": 8003, "webhooks": 8004, "privacy": 8005, "media": 8006}
 PORTS = (8000, *SERVICES.values(), 8025, 8026, 8090)
 POSTIFYS_PROCESS = ("-m services.", "-m sandbox", "deploy.devmail", "deploy.run")
 READY_SECONDS = 150  # the runner's own deadline is 120 s
