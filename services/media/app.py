@@ -4,7 +4,9 @@ from fastapi import FastAPI
 
 from services.media import tables
 from services.media.api import MULTIPART_OVERHEAD, build_routers
+from services.media.export import build_export_router
 from services.media.handlers import subscriptions
+from services.media.retention import keep_purging
 from services.media.service import MediaService
 from services.media.settings import MediaSettings
 from services.media.storage import Storage, storage_from_url
@@ -29,6 +31,7 @@ def create_app(settings: MediaSettings | None = None) -> FastAPI:
     runtime.on_shutdown(storage.close)
     service = MediaService(runtime, settings, storage)
     runtime.provide(service, storage)
+    keep_purging(runtime, storage, settings)
 
     def max_body(method: str, path: str) -> int:
         """Uploads stream to storage within their own limits; every other body is small."""
@@ -38,4 +41,5 @@ def create_app(settings: MediaSettings | None = None) -> FastAPI:
             return settings.max_upload_bytes
         return MAX_BODY_BYTES
 
-    return create_service_app(runtime, routers=build_routers(service), max_body=max_body)
+    return create_service_app(runtime, routers=[*build_routers(service), build_export_router(runtime.sessionmaker)],
+                              max_body=max_body)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from services.media.erasure import erasure
 from shared.messaging.consumer import Subscriptions
 
-subscriptions = Subscriptions()
+subscriptions = Subscriptions(erasure)

@@ -34,6 +34,8 @@ class MediaSettings(ServiceSettings):
     media_video_max_bytes: int = Field(1024 * MB, ge=1)
     # Everything one person keeps (uploads in progress count at their announced size).
     media_quota_bytes: int = Field(5 * 1024 * MB, ge=0)
+    # A file no post has used for this long (counted from its upload when none ever did) is deleted.
+    media_unused_days: int = Field(30, ge=1)
     # How long a signed media URL works: the platforms fetch soon after the publish starts.
     media_url_lifetime_seconds: int = Field(24 * 3600, ge=60)
     # Signs the media URLs the platforms fetch from. Required in production (32 characters or more).

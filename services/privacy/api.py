@@ -187,7 +187,8 @@ SERVICE_WORDS = {"identity": "Profile, email address, password, sessions and sig
                  "connector": "Connected accounts, their permissions and platform tokens (revoked at the platform "
                               "where the platform allows it)",
                  "publisher": "Posts, captions, media links, schedules and each platform's responses",
-                 "webhooks": "Notifications the platforms sent about those accounts"}
+                 "webhooks": "Notifications the platforms sent about those accounts",
+                 "media": "Uploaded images and videos, their thumbnails and unfinished uploads"}
 KEPT = {"account": "What stays: this record only — the confirmation code, what was asked, when, and each part's "
                    "outcome. It holds no name, email address or platform id, and shows that the request was honoured.",
         "connections": "What stays: the Postifys account itself, posts that also went to accounts you kept (without "

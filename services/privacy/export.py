@@ -21,6 +21,9 @@ from shared.contracts.export import (
     ConnectorExport,
     DeletionRequestExport,
     IdentityExport,
+    MediaExport,
+    MediaItemExport,
+    MediaUploadExport,
     PlatformDeliveryExport,
     PostExport,
     ProfileExport,
@@ -51,6 +54,8 @@ class DataExport(BaseModel):
     connections: list[ConnectionExport]
     accounts: list[AccountExport]
     posts: list[PostExport]
+    media: list[MediaItemExport]
+    media_uploads: list[MediaUploadExport]
     platform_events: list[PlatformDeliveryExport]
     deletion_requests: list[DeletionRequestExport]
 
@@ -70,15 +75,17 @@ def export_http_client(auth: httpx.Auth) -> httpx.AsyncClient:
 async def gather_export(http: httpx.AsyncClient, settings: PostifysSettings, user_id: uuid.UUID,
                         deletion_requests_for: DeletionRequestsFor, *, request_id: str | None = None) -> DataExport:
     headers = {REQUEST_ID_HEADER: request_id} if request_id else {}
-    identity, connector, publisher = await asyncio.gather(
+    identity, connector, publisher, media = await asyncio.gather(
         fetch_part(http, "identity", user_part_url(settings, "identity", user_id), headers, IdentityExport),
         fetch_part(http, "connector", user_part_url(settings, "connector", user_id), headers, ConnectorExport),
-        fetch_part(http, "publisher", user_part_url(settings, "publisher", user_id), headers, PublisherExport))
+        fetch_part(http, "publisher", user_part_url(settings, "publisher", user_id), headers, PublisherExport),
+        fetch_part(http, "media", user_part_url(settings, "media", user_id), headers, MediaExport))
     exported_at = datetime.now(UTC)
     webhooks = await platform_events(http, settings, headers, connector)
     return DataExport(exported_at=exported_at, profile=identity.profile, sessions=identity.sessions,
                       sign_in_history=identity.sign_in_history, connections=connector.connections,
-                      accounts=connector.accounts, posts=publisher.posts, platform_events=webhooks.platform_events,
+                      accounts=connector.accounts, posts=publisher.posts, media=media.media,
+                      media_uploads=media.media_uploads, platform_events=webhooks.platform_events,
                       deletion_requests=await deletion_requests_for(user_id))
 
 

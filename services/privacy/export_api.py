@@ -26,7 +26,8 @@ def build_export_router(http_client_getter: Callable[[], httpx.AsyncClient], set
     @api.get("/export", response_model=DataExport)
     async def export(caller: CallerDep, request: Request, response: Response) -> DataExport:
         """Your profile, sessions, sign-in history, connected accounts and permissions, posts with their
-        outcomes, the platforms' notifications about your accounts, and deletion requests, as one JSON document."""
+        outcomes, your media library described (names, sizes, what was read from each file; not the files), the
+        platforms' notifications about your accounts, and deletion requests, as one JSON document."""
         document = await gather_export(http_client_getter(), settings, caller.user_id, deletion_requests_for,
                                        request_id=getattr(request.state, "request_id", None))
         response.headers["Content-Disposition"] = 'attachment; filename="postifys-export.json"'

@@ -1,9 +1,9 @@
 """Deletion requests and the saga that carries them out across the services.
 
-Phase 1: identity erases the person (account scope) and the connector revokes and forgets the connected
-accounts, answering with which accounts those were. Phase 2: the publisher and the webhooks service erase what
-they hold about those accounts. Each service reports back; the request completes when every step has, and then
-only the minimal record stays (see tables.DeletionRequest)."""
+Phase 1: identity erases the person and the media service their files (account scope), and the connector
+revokes and forgets the connected accounts, answering with which accounts those were. Phase 2: the publisher and
+the webhooks service erase what they hold about those accounts. Each service reports back; the request completes
+when every step has, and then only the minimal record stays (see tables.DeletionRequest)."""
 
 from __future__ import annotations
 
@@ -38,7 +38,8 @@ from shared.runtime import ServiceRuntime
 
 log = structlog.get_logger()
 
-PHASE_ONE: dict[str, tuple[str, ...]] = {"account": ("identity", "connector"), "connections": ("connector",)}
+PHASE_ONE: dict[str, tuple[str, ...]] = {"account": ("identity", "connector", "media"),
+                                          "connections": ("connector",)}
 PHASE_TWO = ("publisher", "webhooks")
 RUNNING = ("pending", "in_progress")
 

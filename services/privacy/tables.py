@@ -56,7 +56,7 @@ class DeletionRequest(Base):
 
 
 class DeletionStep(Base):
-    """One service's part of a request: phase 1 (identity, connector) finds and revokes, phase 2 (publisher,
+    """One service's part of a request: phase 1 (identity, connector, media) finds and revokes, phase 2 (publisher,
     webhooks) erases what is about the accounts the connector found."""
 
     __tablename__ = "deletion_steps"

@@ -1,5 +1,5 @@
-"""A user's data export, part by part: what identity, the connector, the publisher and webhooks each answer the
-privacy service about their own data, and the rows of each part. Each service answers with its part's model and
+"""A user's data export, part by part: what identity, the connector, the publisher, webhooks and media each answer
+the privacy service about their own data, and the rows of each part. Each service answers with its part's model and
 privacy parses the answer into the same model, so only the fields named here ever leave a service: never a token,
 a token hash, a password hash, a sealed token, a vault key or an OAuth state hash."""
 
@@ -10,6 +10,8 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, PlainSerializer, WithJsonSchema
+
+from shared.contracts.media import MediaProbe
 
 # Deletion requests and platform events have always been written 2026-01-02T03:04:05+00:00 where the other parts
 # write ...Z: a downloaded export keeps reading as it always did.
@@ -176,6 +178,41 @@ class PlatformDeliveryExport(BaseModel):
 
 class WebhooksExport(BaseModel):
     platform_events: list[PlatformDeliveryExport] = Field(description="Newest first.")
+
+
+# --- media: the library's files described, never their bytes (those stay downloadable from the library) -------
+
+class MediaItemExport(BaseModel):
+    """One file of the person's media library."""
+
+    id: uuid.UUID
+    name: str = Field(description="The file's name as it was uploaded.")
+    kind: str = Field(description="image or video.")
+    size_bytes: int
+    sha256: str = Field(description="The file's SHA-256 digest, to check a copy of it against.")
+    probe: MediaProbe = Field(description="What Postifys read from the file, which the platforms' limits are "
+                                          "checked against when a post uses it: format, dimensions, duration, codecs.")
+    created_at: datetime
+    last_used_at: datetime | None = Field(description="When a post last used it; a file no post uses is deleted "
+                                                      "after a while.")
+
+
+class MediaUploadExport(BaseModel):
+    """An upload started and not finished (deleted after a day without progress)."""
+
+    id: uuid.UUID
+    name: str
+    kind: str
+    declared_type: str = Field(description="The file type given when the upload started, e.g. video/mp4.")
+    size_bytes: int = Field(description="The whole file's size, as announced.")
+    received_bytes: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class MediaExport(BaseModel):
+    media: list[MediaItemExport] = Field(description="Oldest first.")
+    media_uploads: list[MediaUploadExport]
 
 
 # --- privacy's own -------------------------------------------------------------------------------------------

@@ -79,7 +79,7 @@ async def test_the_export_holds_everything_about_the_user_and_no_secret(
         export = response.json()
 
         assert set(export) == {"exported_at", "profile", "sessions", "sign_in_history", "connections", "accounts",
-                               "posts", "platform_events", "deletion_requests"}
+                               "posts", "media", "media_uploads", "platform_events", "deletion_requests"}
         about_page = [e for d in export["platform_events"] for e in d["events"] if e.get("object_id") == "1029"]
         assert marker in [(e.get("value") or {}).get("message") for e in about_page]
         assert export["exported_at"]
@@ -180,8 +180,8 @@ async def test_the_api_description_names_every_field_of_the_export(client: httpx
     answer = document["paths"][EXPORT]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
     [export] = refs_in(answer)
     assert set(schemas[export]["properties"]) == {
-        "exported_at", "profile", "sessions", "sign_in_history", "connections", "accounts", "posts",
-        "platform_events", "deletion_requests"}
+        "exported_at", "profile", "sessions", "sign_in_history", "connections", "accounts", "posts", "media",
+        "media_uploads", "platform_events", "deletion_requests"}
     fields: list[str] = []
     pending, seen = [export], set()
     while pending:
@@ -191,8 +191,8 @@ async def test_the_api_description_names_every_field_of_the_export(client: httpx
             assert schemas[name].get("properties"), f"{name} names no field"
             fields += schemas[name]["properties"]
             pending += refs_in(schemas[name])
-    assert {"email", "user_agent", "granted_scopes", "external_id", "timeline", "provider", "confirmation_code"} <= \
-        set(fields)
+    assert {"email", "user_agent", "granted_scopes", "external_id", "timeline", "provider", "confirmation_code",
+            "video_codec", "received_bytes"} <= set(fields)
     assert not [f for f in fields if "token" in f or "secret" in f or "hash" in f]
 
 

@@ -117,7 +117,7 @@ async def test_deleting_the_account_leaves_nothing_of_the_person(own_stack: Stac
         assert request["status"] in ("pending", "in_progress", "completed")
         done = await deletion_done(own_client, f"/privacy/deletion/{request['confirmation_code']}")
         assert {s["service"]: s["status"] for s in done["steps"]} == {
-            "identity": "done", "connector": "done", "publisher": "done", "webhooks": "done"}
+            "identity": "done", "connector": "done", "media": "done", "publisher": "done", "webhooks": "done"}
 
         for client in (own_client, second):
             assert (await client.get("/api/v1/me")).status_code == 401
@@ -165,7 +165,7 @@ async def test_deleting_connections_keeps_the_postifys_account(poster: Member, s
     done = await deletion_done(poster.http, f"/api/v1/privacy/deletion-requests/{asked.json()['id']}")
     assert done["steps"]
     assert all(s["status"] == "done" for s in done["steps"])
-    assert "identity" not in {s["service"] for s in done["steps"]}
+    assert not {"identity", "media"} & {s["service"] for s in done["steps"]}  # the account and its media stay
 
     accounts = (await poster.http.get("/api/v1/accounts")).json()["items"]
     assert poster.accounts["tiktok"] not in {a["id"] for a in accounts}

@@ -67,6 +67,7 @@ async def test_a_stalled_phase_is_sent_again_only_after_the_retry_period(
 
     account = uuid.uuid4()
     await report(service, request.id, "identity")
+    await report(service, request.id, "media")
     await report(service, request.id, "connector", user_ids=[user_id], account_ids=[account], external_ids=["1029"])
     assert (await sent(service))[-1] == "privacy.erasure.accounts_resolved"
     clock.at += timedelta(seconds=601)
@@ -84,7 +85,7 @@ async def test_a_stalled_phase_is_sent_again_only_after_the_retry_period(
     assert (done.user_id, done.account_ids, done.meta_user_id, done.resolved) == (None, None, None, None)
     assert done.subject_hash == service.keyed_hash("user", str(user_id))
     assert {s.service: s.erased for s in steps} == {n: {"rows": 1} for n in
-                                                    ("identity", "connector", "publisher", "webhooks")}
+                                                    ("identity", "connector", "media", "publisher", "webhooks")}
     clock.at += timedelta(days=30)
     assert await service.resend_stalled() == 0  # a completed request is left alone
     assert [r.id for r in await service.for_user(user_id)] == [request.id]

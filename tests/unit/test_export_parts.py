@@ -24,6 +24,9 @@ from shared.contracts.export import (
     ConnectorExport,
     DeletionRequestExport,
     IdentityExport,
+    MediaExport,
+    MediaItemExport,
+    MediaUploadExport,
     PlatformDeliveryExport,
     PostExport,
     ProfileExport,
@@ -34,6 +37,7 @@ from shared.contracts.export import (
     TimelineEntryExport,
     WebhooksExport,
 )
+from shared.contracts.media import MediaProbe
 from shared.settings import PostifysSettings
 
 SETTINGS = PostifysSettings()
@@ -83,6 +87,17 @@ def publisher() -> PublisherExport:
         updated_at=ON_THE_SECOND, targets=[target])])
 
 
+def media() -> MediaExport:
+    probe = MediaProbe(kind="video", format="mp4", mime_type="video/mp4", size_bytes=18_000_000, width=1080,
+                       height=1920, duration_sec=12.5, frame_rate=30.0, video_codec="h264", audio_codec="aac")
+    return MediaExport(
+        media=[MediaItemExport(id=uuid.uuid4(), name="bakery tour.mp4", kind="video", size_bytes=18_000_000,
+                               sha256="9f" * 32, probe=probe, created_at=AT, last_used_at=ON_THE_SECOND)],
+        media_uploads=[MediaUploadExport(id=uuid.uuid4(), name="long take.mov", kind="video",
+                                         declared_type="video/quicktime", size_bytes=500_000_000,
+                                         received_bytes=12_000_000, created_at=AT, updated_at=AT)])
+
+
 # As the webhooks service has always written it.
 WEBHOOKS_ANSWER = {"platform_events": [
     {"received_at": "2031-03-14T12:00:05.123456+00:00", "provider": "meta",
@@ -92,12 +107,13 @@ WEBHOOKS_ANSWER = {"platform_events": [
 
 
 class Services:
-    """The four services' internal export routes, answering what each would."""
+    """The five services' internal export routes, answering what each would."""
 
     def __init__(self) -> None:
         self.answers: dict[str, Any] = {
             "identity": identity().model_dump(mode="json"), "connector": connector().model_dump(mode="json"),
-            "publisher": publisher().model_dump(mode="json"), "webhooks": WEBHOOKS_ANSWER}
+            "publisher": publisher().model_dump(mode="json"), "media": media().model_dump(mode="json"),
+            "webhooks": WEBHOOKS_ANSWER}
         self.subjects: list[str] = []
 
     def answer(self, request: httpx.Request) -> httpx.Response:
@@ -126,9 +142,9 @@ async def test_the_document_holds_each_part_as_its_service_wrote_it() -> None:
     document = await exported(services)
     answers = services.answers
     assert list(document) == ["exported_at", "profile", "sessions", "sign_in_history", "connections", "accounts",
-                              "posts", "platform_events", "deletion_requests"]
+                              "posts", "media", "media_uploads", "platform_events", "deletion_requests"]
     for service, model in (("identity", IdentityExport), ("connector", ConnectorExport),
-                           ("publisher", PublisherExport), ("webhooks", WebhooksExport)):
+                           ("publisher", PublisherExport), ("media", MediaExport), ("webhooks", WebhooksExport)):
         for key in model.model_fields:
             assert document[key] == answers[service][key], key
             assert json.dumps(document[key]) == json.dumps(answers[service][key]), key  # key order too
@@ -163,6 +179,8 @@ async def test_a_field_no_model_names_never_reaches_the_document() -> None:
     services.answers["connector"]["accounts"][0]["access_token"] = "EAAB-not-for-the-export"
     services.answers["identity"]["profile"]["password_hash"] = "$argon2id$v=19$not-for-the-export"
     services.answers["publisher"]["refresh_token"] = "rt-not-for-the-export"
+    services.answers["media"]["media"][0]["url"] = "https://postifys.example/media/files/v1.not-for-the-export"
+    services.answers["media"]["media"][0]["storage_key"] = "users/not-for-the-export"
     document = await exported(services)
     assert "not-for-the-export" not in json.dumps(document)
 
@@ -171,6 +189,7 @@ async def test_a_field_no_model_names_never_reaches_the_document() -> None:
     ("identity", lambda answer: answer.pop("profile")),
     ("connector", lambda answer: answer["accounts"][0].update(connected_at="yesterday")),
     ("publisher", lambda answer: answer["posts"][0]["targets"][0].pop("timeline")),
+    ("media", lambda answer: answer["media"][0]["probe"].update(width="wide")),
     ("webhooks", lambda answer: answer.update(platform_events={"not": "a list"})),
 ])
 async def test_a_part_that_is_not_its_model_makes_the_export_unavailable(service: str, spoil: Any) -> None:
