@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 from starlette.requests import ClientDisconnect
 
-from services.media import thumbnails
+from services.media import fixes, thumbnails
 from services.media.service import MediaService
 from services.media.tables import Upload
 from services.media.tokens import VERSION as TOKEN_VERSION
@@ -49,6 +49,16 @@ class UploadIn(StrictModel):
     name: Annotated[str, NAME]
     type: str = Field(min_length=3, max_length=100, description="The file's MIME type: video/mp4, image/png…")
     size: int = Field(ge=1, le=2**53 - 1, description="The whole file's size in bytes.")
+
+
+class FixIn(StrictModel):
+    fix: fixes.Fix = Field(description="jpeg: an image as an upright sRGB JPEG (for Instagram); downscale: an image "
+                                       "shrunk to fit max_side (and max_short_side); poster: a video's frame as a "
+                                       "JPEG. A video is never re-encoded.")
+    max_side: int = Field(1440, ge=16, le=16384, description="downscale: the longer side at most, in pixels "
+                                                             "(Instagram: 1440; TikTok photos: 1920).")
+    max_short_side: int | None = Field(None, ge=16, le=16384, description="downscale: the shorter side at most "
+                                                                          "(TikTok photos: 1080).")
 
 
 class UploadOut(BaseModel):
@@ -206,6 +216,13 @@ def build_routers(service: MediaService) -> tuple[APIRouter, APIRouter, APIRoute
         found = await thumbnails.of(service.runtime, service.storage, caller.user_id, media_id)
         return Response(found.body, media_type="image/jpeg",
                         headers={"Cache-Control": "private, max-age=86400", "ETag": found.etag})
+
+    @api.post("/{media_id}/fixes", status_code=201, response_model=MediaItemOut,
+              summary="A fixed copy of an item, as a new item of the library",
+              description="422 nothing_to_fix when the item needs no such fix, fix_not_applicable when it is not "
+                          "of the kind the fix takes (a video is never re-encoded).")
+    async def fix(media_id: uuid.UUID, body: FixIn, caller: VerifiedDep) -> MediaItemOut:
+        return out(await service.fix(caller.user_id, media_id, body.fix, body.max_side, body.max_short_side))
 
     @api.delete("/{media_id}", status_code=204, summary="Delete a media item and its file")
     async def delete(media_id: uuid.UUID, caller: VerifiedDep) -> Response:

@@ -11,14 +11,14 @@ import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePath
 
 import sqlalchemy as sa
 import structlog
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.media import thumbnails, tokens
+from services.media import fixes, thumbnails, tokens
 from services.media.probe import Unreadable, probe
 from services.media.settings import MediaSettings
 from services.media.storage import Partial, Storage, user_prefix
@@ -255,6 +255,32 @@ class MediaService:
             await self.storage.delete(row.storage_key)
             await self.storage.delete(thumbnails.key_of(row.storage_key))
 
+    # Fixes on request
+
+    async def fix(self, user_id: uuid.UUID, media_id: uuid.UUID, fix: fixes.Fix, max_side: int,
+                  max_short_side: int | None = None) -> MediaItem:
+        """A fixed copy of an item, stored as a new image of the library (the original stays as it was)."""
+        async with self.runtime.sessionmaker() as session:
+            row = await session.scalar(sa.select(Item).where(Item.id == media_id, Item.user_id == user_id))
+        if row is None:
+            raise NotFound("No media with this id.", code="media_not_found")
+        found = MediaProbe.model_validate(row.probe)
+        _check_fixable(fix, found, max_side, max_short_side)
+        with tempfile.TemporaryDirectory(prefix="postifys-media-") as folder:
+            source = self.storage.local_path(row.storage_key)
+            if source is None:
+                source = Path(folder) / "source"
+                await _spool(self.storage.read(row.storage_key), source, row.size_bytes)
+            target = Path(folder) / "fixed"
+            try:
+                made = await asyncio.to_thread(_apply_fix, fix, source, target, max_side, max_short_side)
+            except fixes.Unfixable as exc:
+                raise Unprocessable("Postifys could not make this fix of the file.", code="unfixable_media",
+                                    details={"reason": str(exc)}) from None
+            fixed = await self.store_image(user_id, _fixed_name(row.name, fix, made), _file_chunks(target))
+        log.info("Media fixed", media_id=str(media_id), fix=fix, fixed_id=str(fixed.id))
+        return fixed
+
     async def erase_user(self, session: AsyncSession, user_id: uuid.UUID) -> dict[str, int]:
         """Every row and stored object of a person, unfinished uploads included (the deletion saga's step), in the
         caller's transaction. Uploads go first: that waits out a chunk being written, whose last one may still add
@@ -301,6 +327,36 @@ class MediaService:
         if row.urls_revoked_at is not None:
             raise UrlExpired("This media link no longer works.")
         return row
+
+
+def _check_fixable(fix: fixes.Fix, found: MediaProbe, max_side: int, max_short_side: int | None) -> None:
+    if fix == "poster":
+        if found.kind != "video":
+            raise Unprocessable("Only a video has a poster frame.", code="fix_not_applicable")
+        return
+    if found.kind != "image":
+        raise Unprocessable("A video is never re-encoded; ask for its poster frame instead.",
+                            code="fix_not_applicable")
+    if fix == "jpeg" and found.format == "jpeg" and not found.rotation and found.colour_space in (None, "srgb"):
+        raise Unprocessable("This image is already an upright sRGB JPEG.", code="nothing_to_fix")
+    if fix == "downscale" and fixes.fitting_scale((found.width, found.height), max_side, max_short_side) >= 1:
+        raise Unprocessable("This image already fits within that size.", code="nothing_to_fix",
+                            details={"width": found.width, "height": found.height})
+
+
+def _apply_fix(fix: fixes.Fix, source: Path, target: Path, max_side: int, max_short_side: int | None) -> fixes.Fixed:
+    if fix == "jpeg":
+        return fixes.to_jpeg(source, target)
+    if fix == "downscale":
+        return fixes.downscale(source, target, max_side, max_short_side)
+    return fixes.poster(source, target)
+
+
+def _fixed_name(name: str, fix: fixes.Fix, made: fixes.Fixed) -> str:
+    stem = PurePath(name).stem or "media"
+    label = {"jpeg": "", "downscale": f" {made.width}x{made.height}", "poster": " poster"}[fix]
+    suffix = made.suffix
+    return f"{stem[:255 - len(label) - len(suffix)]}{label}{suffix}"
 
 
 async def _spool(chunks: AsyncIterable[bytes], path: Path, limit: int) -> tuple[int, str]:
