@@ -126,7 +126,7 @@ class PostTargetFailed(TargetEventData):
 
 
 class PostCompleted(EventData):
-    """Sent when every target of a post is final (published, failed or cancelled)."""
+    """Sent when every target of a post is final (published, failed or cancelled), with the library media it used."""
 
     type = "post.completed"
     post_id: uuid.UUID
@@ -134,6 +134,7 @@ class PostCompleted(EventData):
     published: int
     failed: int
     cancelled: int
+    media_ids: list[uuid.UUID] = Field(default_factory=list)
 
 
 EVENT_TYPES: dict[str, type[EventData]] = {

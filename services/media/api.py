@@ -20,8 +20,8 @@ from starlette.datastructures import UploadFile
 from starlette.requests import ClientDisconnect
 
 from services.media import fixes, thumbnails
-from services.media.service import MediaService
-from services.media.tables import Upload
+from services.media.service import MediaService, as_item
+from services.media.tables import Item, Upload
 from services.media.tokens import VERSION as TOKEN_VERSION
 from shared.contracts.media import MediaItem
 from shared.errors import ERROR_RESPONSES, BadRequest, NotFound, PostifysError, Unauthorized
@@ -234,7 +234,9 @@ def build_routers(service: MediaService) -> tuple[APIRouter, APIRouter, APIRoute
         """The bytes, for the platforms: no session, byte ranges, refused once the URL is no longer good."""
         if not token.startswith(TOKEN_VERSION):
             raise NotFound("No media at this address.")
-        row = await service.granted(token)
+        return file_response(await service.granted(token), request)
+
+    def file_response(row: Item, request: Request) -> Response:
         wanted = byte_range(request.headers.get("range"), row.size_bytes)
         start, stop = wanted or (0, row.size_bytes)
         headers = {"Accept-Ranges": "bytes", "Content-Length": str(stop - start),
@@ -256,8 +258,18 @@ def build_routers(service: MediaService) -> tuple[APIRouter, APIRouter, APIRoute
         caller = caller_from_headers(request)
         if caller is None:
             raise Unauthorized("Name the post's owner.")
-        item = await service.item(caller.user_id, media_id)
-        await service.touch([item.id])
-        return out(item)
+        row = await service.stored(caller.user_id, media_id)
+        await service.touch([row.id])
+        signed = service.signed_url(row.id, revoked_at=row.urls_revoked_at)
+        return MediaItemOut(**as_item(row).model_dump(), url=signed.url, url_expires_at=signed.expires_at)
+
+    @internal.get("/{media_id}/content")
+    @callers("publisher")
+    async def content_for_publisher(media_id: uuid.UUID, request: Request) -> Response:
+        """The stored bytes (a Range of them), for an upload the publisher sends itself (TikTok's FILE_UPLOAD)."""
+        caller = caller_from_headers(request)
+        if caller is None:
+            raise Unauthorized("Name the post's owner.")
+        return file_response(await service.stored(caller.user_id, media_id), request)
 
     return api, files, internal

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from services.media.erasure import erasure
+from services.media.usage import usage
 from shared.messaging.consumer import Subscriptions
 
-subscriptions = Subscriptions(erasure)
+subscriptions = Subscriptions(erasure, usage)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import math
 import tempfile
 import time
 import uuid
@@ -298,16 +299,33 @@ class MediaService:
         async with self.runtime.transaction() as session:
             await session.execute(sa.update(Item).where(Item.id.in_(media_ids)).values(last_used_at=self.now()))
 
-    async def revoke_urls(self, media_id: uuid.UUID) -> None:
-        """Once a post using it is published its URLs stop working (the publisher's event will call this)."""
-        async with self.runtime.transaction() as session:
-            await session.execute(sa.update(Item).where(Item.id == media_id, Item.urls_revoked_at.is_(None))
-                                  .values(urls_revoked_at=self.now()))
+    async def revoke_urls(self, media_id: uuid.UUID, session: AsyncSession | None = None) -> None:
+        """Every URL of the item signed until now stops working (a post using it is final); one signed later, for
+        the next post, works. In `session` when given (an event's inbox transaction)."""
+        revoke = sa.update(Item).where(Item.id == media_id).values(urls_revoked_at=self.now())
+        if session is not None:
+            await session.execute(revoke)
+            return
+        async with self.runtime.transaction() as own:
+            await own.execute(revoke)
+
+    async def stored(self, user_id: uuid.UUID, media_id: uuid.UUID) -> Item:
+        async with self.runtime.sessionmaker() as session:
+            row = await session.scalar(sa.select(Item).where(Item.id == media_id, Item.user_id == user_id))
+        if row is None:
+            raise NotFound("No media with this id.", code="media_not_found")
+        return row
 
     # Signed URLs
 
-    def signed_url(self, media_id: uuid.UUID, lifetime: int | None = None) -> SignedUrl:
-        expires_at = int(self.clock()) + (lifetime or self.settings.media_url_lifetime_seconds)
+    def signed_url(self, media_id: uuid.UUID, lifetime: int | None = None,
+                   revoked_at: datetime | None = None) -> SignedUrl:
+        """A token knows its expiry to the second, and so the second it was signed in: one signed in the second of
+        a revocation (`revoked_at`) counts as signed in the next, so it is not taken for a revoked one."""
+        signed_at = int(self.clock())
+        if revoked_at is not None:
+            signed_at = max(signed_at, math.floor(revoked_at.timestamp()) + 1)
+        expires_at = signed_at + (lifetime or self.settings.media_url_lifetime_seconds)
         token = tokens.sign(self.settings.signing_key(), media_id, expires_at)
         return SignedUrl(url=f"{self.settings.public_url.rstrip('/')}/media/files/{token}",
                          expires_at=datetime.fromtimestamp(expires_at, UTC))
@@ -324,7 +342,8 @@ class MediaService:
             row = await session.get(Item, grant.media_id)
         if row is None:
             raise NotFound("No media at this address.", code="not_found")
-        if row.urls_revoked_at is not None:
+        signed_at = grant.expires_at - self.settings.media_url_lifetime_seconds
+        if row.urls_revoked_at is not None and signed_at <= row.urls_revoked_at.timestamp():
             raise UrlExpired("This media link no longer works.")
         return row
 
