@@ -11,6 +11,7 @@ from fastapi import APIRouter, Body, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from sandbox.fetch import media_fetcher
 from sandbox.state import (
     FULL_PAGE_TASKS,
     PUBLIC_PRIVACY_LEVELS,
@@ -75,6 +76,7 @@ def _unknown_token() -> JSONResponse:
 async def reset(request: Request) -> dict[str, Any]:
     state = sandbox_state(request)
     state.reset()
+    media_fetcher(request).forget()
     return state.describe()
 
 

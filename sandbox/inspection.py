@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from sandbox.faults import FaultMode, FaultRule
+from sandbox.fetch import media_fetcher
 from sandbox.state import Platform
 from sandbox.web import sandbox_state
 
@@ -31,9 +32,18 @@ class FaultRuleIn(BaseModel):
 @router.get("/publishes")
 async def publishes(request: Request, platform: Platform | None = None, account: str | None = None,
                     kind: str | None = None) -> list[dict[str, Any]]:
+    """Each with what the platform fetched from its media URLs and examined (`fetched`: size, sha256, format,
+    dimensions), for URLs other than /_sandbox/media ones."""
     state = sandbox_state(request)
-    return [p.describe() for p in state.ledger.visible_publishes(state.now(), platform=platform, account=account,
-                                                                 kind=kind)]
+    fetched = media_fetcher(request).fetched
+    return [{**p.describe(), "fetched": [fetched[u].describe() for u in p.media_urls if u in fetched]}
+            for p in state.ledger.visible_publishes(state.now(), platform=platform, account=account, kind=kind)]
+
+
+@router.get("/fetches")
+async def fetches(request: Request) -> list[dict[str, Any]]:
+    """Every media URL (other than /_sandbox/media ones) the platforms fetched and examined, published or not."""
+    return [facts.describe() for facts in media_fetcher(request).fetched.values()]
 
 
 @router.get("/publishes/count")

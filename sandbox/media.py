@@ -210,8 +210,10 @@ def _mvhd_duration(data: bytes) -> float | None:
 
 @dataclass(frozen=True)
 class MediaFacts:
-    """What a platform knows about a media URL after fetching it. `problem` is None when the fetch succeeded;
-    duration and dimensions are known for /_sandbox/media URLs only (for any other URL only the content type)."""
+    """What a platform knows about a media URL after fetching it. `problem` is None when the fetch succeeded.
+    For /_sandbox/media URLs the facts are those the URL's parameters state (the body is filler); any other URL is
+    read whole and its bytes examined (`sha256` and `format` are then known, and the content type is the bytes',
+    not the one the server claimed)."""
 
     url: str
     problem: str | None
@@ -221,6 +223,15 @@ class MediaFacts:
     duration: float | None = None
     width: int | None = None
     height: int | None = None
+    sha256: str | None = None
+    format: str | None = None
+    video_codec: str | None = None
+
+    def describe(self) -> dict[str, object]:
+        return {"url": self.url, "problem": self.problem, "status_code": self.status_code,
+                "content_type": self.content_type, "size": self.size, "sha256": self.sha256, "format": self.format,
+                "width": self.width, "height": self.height, "duration": self.duration,
+                "video_codec": self.video_codec}
 
     @property
     def ok(self) -> bool:

@@ -87,7 +87,8 @@ class SandboxSettings(BaseModel):
     tiktok_daily_post_cap: int = Field(15, ge=0)
     tiktok_upload_url_seconds: float = Field(3600.0, ge=0)
     # URL prefixes PULL_FROM_URL accepts; None means the sandbox's own /_sandbox/media/ and /_sandbox/media-missing/
-    # under the base URL the request came in on (and under the configured sandbox URL).
+    # under the base URL the request came in on (and under the configured sandbox URL), and Postifys' signed media
+    # URLs (/media/files/ under its public URL), the prefix Postifys verifies for its app.
     tiktok_verified_url_prefixes: list[str] | None = None
     # How long the timeout and accept_then_stall faults hold a request.
     stall_seconds: float = Field(30.0, ge=0, le=600)

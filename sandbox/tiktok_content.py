@@ -1,14 +1,19 @@
 """TikTok's Content Posting API: publish tasks (Direct Post video and photos, uploads to the creator's inbox),
-the FILE_UPLOAD chunk rules, processing and its outcome, and the per-creator daily post count. Pure: the router in
-tiktok_publishing.py validates requests, fetches pulled media and renders the envelopes."""
+the FILE_UPLOAD chunk rules, processing and its outcome, and the per-creator daily post count. The router in
+tiktok_publishing.py validates requests, fetches pulled media and renders the envelopes; an upload's bytes are kept
+in a temporary file until they are complete and examined, as TikTok examines what it was sent."""
 
 from __future__ import annotations
 
+import hashlib
+import tempfile
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from pathlib import Path
+from typing import IO, Any, Literal
 
 from sandbox.ledger import Ledger, Publish
 from sandbox.media import SNIFF_BYTES, MediaFacts, sniff_video
+from sandbox.media_check import examine
 
 MB = 1024 * 1024
 MIN_CHUNK_BYTES = 5 * MB
@@ -20,6 +25,7 @@ DAILY_WINDOW_SECONDS = 86400
 VIDEO_TYPES = ("video/mp4", "video/quicktime", "video/webm")
 PHOTO_TYPES = ("image/jpeg", "image/webp")
 PHOTO_MAX_BYTES = 20 * MB
+PHOTO_MAX_SIDES = (1920, 1080)  # "1080p at most", either way round; checked on photos whose bytes were read
 FIRST_TASK_NUMBER = 1_000_001
 FIRST_POST_ID = 7_400_000_000_000_000_001
 
@@ -75,6 +81,8 @@ class Upload:
     received: int = 0
     chunks: set[tuple[int, int]] = field(default_factory=set)
     head: bytes = b""
+    digest: Any = field(default_factory=hashlib.sha256)
+    spool: IO[bytes] | None = None
 
     @property
     def complete(self) -> bool:
@@ -133,7 +141,7 @@ class TikTokContent:
         return self.tasks.get(self.uploads.get(upload_id, ""))
 
     def finish(self, task: PublishTask, *, done_at: float, fail_reason: str | None,
-               downloaded_bytes: int = 0) -> None:
+               downloaded_bytes: int = 0, received: dict[str, Any] | None = None) -> None:
         """Processing ends at `done_at`; a task that succeeds is recorded as published from then on."""
         task.done_at = done_at
         task.fail_reason = fail_reason
@@ -150,7 +158,8 @@ class TikTokContent:
             post_id=None if task.post_id is None else str(task.post_id),
             details={"title": info.get("title"), "description": info.get("description"),
                      "privacy_level": info.get("privacy_level"), "source": task.source,
-                     "media_type": "PHOTO" if task.kind.startswith("photo") else "VIDEO"}))
+                     "media_type": "PHOTO" if task.kind.startswith("photo") else "VIDEO",
+                     **({"uploaded": received} if received else {})}))
 
     def receive_chunk(self, upload_id: str, upload_token: str, *, first: int, last: int, total: int, body: bytes,
                       now: float, processing_seconds: float, max_duration: float) -> tuple[PublishTask, int]:
@@ -172,15 +181,37 @@ class TikTokContent:
             raise ChunkRefused(400, "invalid_file_upload", "The body length does not match Content-Range.")
         if first == 0:
             upload.head = body[:SNIFF_BYTES]
+        if upload.spool is None:
+            upload.spool = tempfile.NamedTemporaryFile(prefix="sandbox-upload-")  # noqa: SIM115 (closed when complete)
+        upload.spool.write(body)
+        upload.digest.update(body)
         upload.chunks.add((first, last))
         upload.received = last + 1
         if not upload.complete:
             return task, 206
-        sniffed = sniff_video(upload.head)
-        reason = ("file_format_check_failed" if sniffed.format is None else "duration_check_failed"
-                  if sniffed.duration is not None and sniffed.duration > max_duration else None)
-        self.finish(task, done_at=now + processing_seconds, fail_reason=reason)
+        reason, received = self._examine_upload(upload, max_duration)
+        self.finish(task, done_at=now + processing_seconds, fail_reason=reason, received=received)
         return task, 201
+
+    @staticmethod
+    def _examine_upload(upload: Upload, max_duration: float) -> tuple[str | None, dict[str, Any]]:
+        """The video's container and length as read from the bytes (PyAV); the sandbox's own generated files are
+        only a header and filler, so what PyAV cannot open is judged by its container's header instead."""
+        assert upload.spool is not None
+        upload.spool.flush()
+        found = examine(Path(upload.spool.name))
+        upload.spool.close()
+        sniffed = sniff_video(upload.head)
+        received = {"size": upload.received, "sha256": upload.digest.hexdigest(), **found.describe()}
+        if found.format is not None:
+            duration = found.duration
+            wrong_format = found.content_type not in VIDEO_TYPES
+        else:
+            duration, wrong_format = sniffed.duration, sniffed.format is None
+            received["format"] = sniffed.format
+        reason = ("file_format_check_failed" if wrong_format else "duration_check_failed"
+                  if duration is not None and duration > max_duration else None)
+        return reason, received
 
     def status(self, task: PublishTask, now: float) -> dict[str, Any]:
         transferred: dict[str, Any] = (
@@ -214,5 +245,8 @@ def pulled_photos_problem(all_facts: list[MediaFacts]) -> str | None:
         if facts.content_type not in PHOTO_TYPES:
             return "file_format_check_failed"
         if facts.size is not None and facts.size > PHOTO_MAX_BYTES:
+            return "picture_size_check_failed"
+        longer, shorter = sorted((facts.width or 0, facts.height or 0), reverse=True)
+        if facts.sha256 is not None and (longer > PHOTO_MAX_SIDES[0] or shorter > PHOTO_MAX_SIDES[1]):
             return "picture_size_check_failed"
     return None

@@ -40,6 +40,8 @@ PHOTO_DESCRIPTION_MAX = 4000
 PHOTO_MAX_IMAGES = 35
 # A creator whose privacy options include FOLLOWER_OF_CREATOR has a private account.
 PRIVATE_ACCOUNT_OPTION = "FOLLOWER_OF_CREATOR"
+# Where Postifys serves its signed media URLs, under its public URL.
+POSTIFYS_MEDIA_PATH = "/media/files/"
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
 
 
@@ -112,6 +114,7 @@ def _check_verified(state: SandboxState, request: Request, urls: list[str]) -> N
     if prefixes is None:
         bases = dict.fromkeys((base_url(request), state.public_url))
         prefixes = [f"{base}{path}" for base in bases for path in (SANDBOX_MEDIA_PATH, SANDBOX_MISSING_MEDIA_PATH)]
+        prefixes.append(f"{state.webhook_base_url}{POSTIFYS_MEDIA_PATH}")  # the prefix Postifys verified for its app
     for url in urls:
         if not any(url.startswith(prefix) for prefix in prefixes):
             raise TikTokApiError("url_ownership_unverified",
