@@ -8,21 +8,50 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Discriminator, Field, Tag
 
 from services.publisher import rules
 from services.publisher.service import Draft, Listing, PostService, TargetDraft
 from services.publisher.tables import Post, Target, TargetEvent
+from shared.contracts.media import MediaProbe
 from shared.errors import ERROR_RESPONSES, BadRequest
 from shared.http.callers import CallerDep, VerifiedDep
 from shared.validation import Instant, StrictModel, sane
 
 
-class MediaIn(StrictModel):
+class UrlMediaIn(StrictModel):
     url: str = Field(min_length=8, max_length=2048, pattern=r"^https?://[^\s]+$")
     type: Literal["image", "video"]
     alt_text: str | None = Field(default=None, max_length=1000)
     duration_sec: float | None = Field(default=None, ge=0, le=36000)
+
+
+class LibraryMediaIn(StrictModel):
+    media_id: uuid.UUID = Field(description="An item of the person's media library (GET /api/v1/media).")
+    alt_text: str | None = Field(default=None, max_length=1000)
+
+
+def _media_kind(value: Any) -> str:
+    """A medium naming a media_id is a library item; anything else is read as a URL medium."""
+    if isinstance(value, dict):
+        return "library" if "media_id" in value else "url"
+    return "library" if isinstance(value, LibraryMediaIn) else "url"
+
+
+MediaIn = Annotated[Annotated[UrlMediaIn, Tag("url")] | Annotated[LibraryMediaIn, Tag("library")],
+                    Discriminator(_media_kind)]
+
+
+class MediaOut(BaseModel):
+    media_id: uuid.UUID | None = Field(description="The library item; null for media given by URL.")
+    type: str
+    name: str | None
+    alt_text: str | None
+    url: str | None = Field(description="The URL given; null for library media (platforms get a signed URL "
+                                        "when the post is published).")
+    thumbnail_url: str | None = Field(description="A small JPEG of a library item; null for URL media.")
+    duration_sec: float | None = None
+    probe: MediaProbe | None = Field(description="What the media service found in the file; null when unprobed.")
 
 
 TARGET_CAPTION = ("This account's own caption, checked against its platform's rules (Instagram's 2,200 characters "
@@ -98,7 +127,7 @@ class TargetOut(BaseModel):
 class PostOut(BaseModel):
     id: uuid.UUID
     caption: str
-    media: list[dict[str, Any]]
+    media: list[MediaOut]
     scheduled_at: datetime | None
     timezone: str | None
     draft: bool
@@ -108,6 +137,10 @@ class PostOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     targets: list[TargetOut]
+
+
+class CheckOut(BaseModel):
+    problems: list[dict[str, Any]] = Field(description="Always empty: a post with problems is answered 422.")
 
 
 class PostList(BaseModel):
@@ -131,9 +164,10 @@ def render(post: Post, targets: list[Target], events: list[TargetEvent] | None =
             at=e.at, step=e.step, status=e.status, request=e.request, response_code=e.response_code,
             platform_ids=e.platform_ids, error_class=e.error_class, message=e.message))
     return PostOut(
-        id=post.id, caption=post.caption, media=post.media, scheduled_at=post.scheduled_at, timezone=post.timezone,
-        draft=post.draft, status=post_status(post, targets), due_at=post.due_at, created_at=post.created_at,
-        updated_at=post.updated_at, targets=[TargetOut(
+        id=post.id, caption=post.caption,
+        media=[MediaOut.model_validate(rules.Media.from_stored(m).shown()) for m in post.media],
+        scheduled_at=post.scheduled_at, timezone=post.timezone, draft=post.draft, status=post_status(post, targets),
+        due_at=post.due_at, created_at=post.created_at, updated_at=post.updated_at, targets=[TargetOut(
             id=t.id, account_id=t.account_id, platform=t.platform, kind=t.kind, status=t.status, settings=t.settings,
             caption=t.caption, due_at=t.due_at, attempts=t.attempts, remote_id=t.remote_id, permalink=t.permalink,
             error_class=t.error_class, error_message=t.error_message, needs_review=t.needs_review,
@@ -182,8 +216,15 @@ CURSOR = ("next_cursor of the previous page, with the same sort; a cursor from t
           "invalid_cursor).")
 
 
+def medium(given: UrlMediaIn | LibraryMediaIn) -> rules.Media:
+    """As the person gave it; a library item's type, name and probe are filled in from the media service."""
+    if isinstance(given, LibraryMediaIn):
+        return rules.Media(url=None, type="image", alt_text=given.alt_text, media_id=given.media_id)
+    return rules.Media(**given.model_dump())
+
+
 def draft_of(body: PostIn) -> Draft:
-    return Draft(caption=body.caption, media=[rules.Media(**m.model_dump()) for m in body.media],
+    return Draft(caption=body.caption, media=[medium(m) for m in body.media],
                  targets=[TargetDraft(t.account_id, t.settings, t.caption) for t in body.targets],
                  scheduled_at=body.scheduled_at,
                  timezone=body.timezone, draft=body.draft)
@@ -200,6 +241,14 @@ def build_router(service: PostService) -> APIRouter:
         if not created:
             response.headers["Idempotent-Replayed"] = "true"
         return post
+
+    @api.post("/posts/check", response_model=CheckOut,
+              summary="What creating this post would refuse, without creating it",
+              description="The same body as POST /posts. Nothing is stored and no quota is spent: 200 with no "
+                          "problems, or the 422 creation would answer, with the same details.")
+    async def check(body: PostIn, caller: VerifiedDep) -> CheckOut:
+        await service.dry_run(caller.user_id, draft_of(body))
+        return CheckOut(problems=[])
 
     @api.get("/posts", response_model=PostList, description=LIST_DESCRIPTION)
     async def list_posts(caller: CallerDep, status: Annotated[str | None, Query(max_length=20)] = None,
@@ -228,7 +277,7 @@ def build_router(service: PostService) -> APIRouter:
     async def update(post_id: uuid.UUID, body: PostPatch, caller: VerifiedDep) -> dict[str, Any]:
         changes = body.model_dump(exclude_unset=True)
         if "media" in changes:
-            changes["media"] = [rules.Media(**m) for m in changes["media"]]
+            changes["media"] = [medium(m) for m in body.media]
         await service.update(caller.user_id, post_id, changes)
         return render(*await service.get(caller.user_id, post_id))
 

@@ -8,6 +8,7 @@ from services.publisher.api import build_router
 from services.publisher.connector_client import ConnectorClient
 from services.publisher.export import build_export_router
 from services.publisher.handlers import subscriptions
+from services.publisher.media_client import MediaClient
 from services.publisher.retention import retention_rules
 from services.publisher.service import PostService, creation_quotas
 from services.publisher.settings import PublisherSettings
@@ -22,11 +23,13 @@ def create_app(settings: PublisherSettings | None = None) -> FastAPI:
     http = httpx.AsyncClient(timeout=httpx.Timeout(settings.platform_timeout_seconds, connect=5),
                              limits=httpx.Limits(max_connections=200, max_keepalive_connections=50))
     runtime = ServiceRuntime(settings, tables.Base.metadata, subscriptions)
-    connector = ConnectorClient(http, settings.connector_url, settings.internal_signer().auth())
-    worker = Worker(runtime, settings, connector, http)
+    signer = settings.internal_signer()
+    connector = ConnectorClient(http, settings.connector_url, signer.auth())
+    media = MediaClient(http, settings.media_url, signer.auth())
+    worker = Worker(runtime, settings, connector, http, media)
     # Handlers and the API wake the worker, so nothing waits for its next poll.
     runtime.provide(worker)
-    service = PostService(runtime, connector, worker.wake.set, creation_quotas(settings))
+    service = PostService(runtime, connector, media, worker.wake.set, creation_quotas(settings))
     runtime.in_background(worker.run_forever)
     keep_purging(runtime, retention_rules(settings), settings.retention_interval_seconds)
     runtime.on_shutdown(http.aclose)

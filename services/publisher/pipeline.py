@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -74,6 +74,15 @@ class Journal(Protocol):
     async def claim_media_fetch(self, per_user: int) -> bool: ...
 
 
+class Library(Protocol):
+    """The person's media library, for media given by id: a fresh signed URL the platform pulls from, or the
+    stored bytes for an upload."""
+
+    async def url(self, media: Media) -> str: ...
+
+    def read(self, media: Media, start: int, stop: int) -> AsyncIterator[bytes]: ...
+
+
 @dataclass(kw_only=True)
 class Job:
     platform: str
@@ -96,6 +105,15 @@ class Job:
     # Asks the connector for a new token when the platform refused this one early; None: it could not.
     renew_token: Callable[[str], Awaitable[str | None]] | None = None
     download_slot: Slot | None = None  # this process's download slot, held for this run's download
+    library: Library | None = None
+
+    async def url_of(self, media: Media) -> str:
+        """Where the platform fetches a medium from: the URL given, or a library item's signed URL, made now."""
+        if media.media_id is None:
+            assert media.url is not None
+            return media.url
+        assert self.library is not None
+        return await self.library.url(media)
 
     @property
     def cp(self) -> dict[str, Any]:
@@ -118,7 +136,7 @@ async def before_calls(job: Job) -> Wait | None:
 def downloads_video(job: Job) -> bool:
     """Whether this run goes on to download the video (to upload it to TikTok), unless it waits or fails first."""
     cp = job.cp
-    if job.platform != "tiktok" or cp.get("uploaded") or not needs_upload(job):
+    if job.platform != "tiktok" or cp.get("uploaded") or not needs_upload(job) or from_library(job):
         return False
     return bool(cp.get("upload_url")) if cp.get("publish_id") else not cp.get("intent")
 
@@ -126,8 +144,13 @@ def downloads_video(job: Job) -> bool:
 def needs_upload(job: Job) -> bool:
     """TikTok pulls only from verified URL prefixes; any other video is uploaded from here."""
     media = job.media
-    return len(media) == 1 and media[0].type == "video" and \
-        not any(media[0].url.startswith(prefix) for prefix in job.verified_prefixes)
+    return len(media) == 1 and media[0].type == "video" and (from_library(job) or not any(
+        (media[0].url or "").startswith(prefix) for prefix in job.verified_prefixes))
+
+
+def from_library(job: Job) -> bool:
+    """A TikTok video of the person's library: sent by FILE_UPLOAD straight from storage, never downloaded."""
+    return len(job.media) == 1 and job.media[0].media_id is not None
 
 
 async def reserve_download(job: Job) -> Wait | None:
@@ -214,7 +237,8 @@ class FacebookFlow(GraphFlow):
         if form == "video":
             return await self.video()
         if form == "photo":
-            return await self.send_once("photo", "photos", {"url": job.media[0].url, "caption": job.caption})
+            return await self.send_once("photo", "photos", {"url": await job.url_of(job.media[0]),
+                                                            "caption": job.caption})
         data: dict[str, Any] = {"message": job.caption} if job.caption else {}
         if link:
             data["link"] = link
@@ -222,7 +246,8 @@ class FacebookFlow(GraphFlow):
             photo_ids: list[str] = list(cp.get("photo_ids") or [])
             for media in job.media[len(photo_ids):]:
                 # Unpublished photos are invisible until attached: uploading one twice is harmless.
-                answer = await self.call("POST", f"{self.page}/photos", data={"url": media.url, "published": "false"})
+                answer = await self.call("POST", f"{self.page}/photos",
+                                         data={"url": await job.url_of(media), "published": "false"})
                 photo_ids.append(str(answer.body["id"]))
                 await job.journal.save(step="photo_uploaded", status=rules.PUBLISHING, ids={"photo_ids": photo_ids},
                                        request=f"POST /{self.page}/photos published=false",
@@ -303,7 +328,8 @@ class FacebookFlow(GraphFlow):
             await job.journal.save(step="video_sending", status=rules.PUBLISHING,
                                    ids={"intent": now_iso(), "intent_checks": 0}, request=f"POST /{self.page}/videos")
             answer = await self.call("POST", f"{self.page}/videos", data={
-                "file_url": job.media[0].url, "description": job.caption, "title": job.settings.get("title", "")})
+                "file_url": await job.url_of(job.media[0]), "description": job.caption,
+                "title": job.settings.get("title", "")})
             crash_point("publish_after_send")
             await job.journal.save(step="video_sent", status=rules.PROCESSING,
                                    ids={"video_id": str(answer.body["id"]), "intent": None,
@@ -365,7 +391,7 @@ class InstagramFlow(GraphFlow):
         if form == "carousel":
             children: list[str] = list(cp.get("children") or [])
             for media in job.media[len(children):]:
-                child = {"is_carousel_item": "true", **_media_fields(media, carousel=True)}
+                child = {"is_carousel_item": "true", **_media_fields(media, await job.url_of(media), carousel=True)}
                 answer = await self.call("POST", f"{self.user}/media", data=child)
                 children.append(str(answer.body["id"]))
                 await job.journal.save(step="child_container_created", status=rules.PUBLISHING,
@@ -373,15 +399,15 @@ class InstagramFlow(GraphFlow):
                                        response_code=str(answer.status))
             data = {"media_type": "CAROUSEL", "children": ",".join(children), "caption": job.caption}
         elif form == "story":
-            data = {"media_type": "STORIES", **_media_fields(job.media[0])}
+            data = {"media_type": "STORIES", **_media_fields(job.media[0], await job.url_of(job.media[0]))}
         elif form == "reel":
-            data = {"media_type": "REELS", "video_url": job.media[0].url, "caption": job.caption,
+            data = {"media_type": "REELS", "video_url": await job.url_of(job.media[0]), "caption": job.caption,
                     "share_to_feed": str(bool(job.settings.get("share_to_feed", True))).lower()}
             for key in ("cover_url", "thumb_offset"):
                 if job.settings.get(key) is not None:
                     data[key] = str(job.settings[key])
         else:
-            data = {**_media_fields(job.media[0]), "caption": job.caption}
+            data = {**_media_fields(job.media[0], await job.url_of(job.media[0])), "caption": job.caption}
         answer = await self.call("POST", f"{self.user}/media", data=data)
         crash_point("instagram_after_container_created")
         await job.journal.save(step="container_created", status=rules.PROCESSING,
@@ -427,10 +453,10 @@ class InstagramFlow(GraphFlow):
         return Published(media_id, answer.body.get("permalink"))
 
 
-def _media_fields(media: Media, carousel: bool = False) -> dict[str, str]:
+def _media_fields(media: Media, url: str, carousel: bool = False) -> dict[str, str]:
     if media.type == "video":
-        return {"video_url": media.url, **({"media_type": "VIDEO"} if carousel else {})}
-    return {"image_url": media.url, **({"alt_text": media.alt_text} if media.alt_text else {})}
+        return {"video_url": url, **({"media_type": "VIDEO"} if carousel else {})}
+    return {"image_url": url, **({"alt_text": media.alt_text} if media.alt_text else {})}
 
 
 def _parse_time(value: Any) -> datetime | None:
@@ -560,11 +586,15 @@ class TikTokFlow:
             return Failed("validation", " ".join(p["message"] for p in problems.items))
         if await job.journal.published_in_last_day() >= job.daily_cap:
             return Wait(3600, rules.QUEUED, f"keeping under TikTok's daily cap of {job.daily_cap} posts per creator")
-        if needs_upload(job) and not job.cp.get("video_size"):
+        if from_library(job) and not job.cp.get("video_size"):
+            size = self.library_size()
+            await job.journal.save(step="media_ready", status=rules.PUBLISHING, ids={"video_size": size},
+                                   request=f"library video ({human_size(size)}), sent from storage")
+        elif needs_upload(job) and not job.cp.get("video_size"):
             fetched = await self.fetch_video()
             if not isinstance(fetched, Download):
                 return fetched
-        path, body = self.init_request()
+        path, body = await self.init_request()
         limit_wait = await job.journal.may_call("tiktok_init", *TIKTOK_LIMITS["init"])
         if limit_wait > 0:
             return Wait(limit_wait, rules.QUEUED, "keeping under TikTok's 6 posts per minute")
@@ -591,7 +621,12 @@ class TikTokFlow:
         crash_point("publish_after_answer")
         return None
 
-    def init_request(self) -> tuple[str, dict[str, Any]]:
+    def library_size(self) -> int:
+        probe = self.job.media[0].probe
+        assert probe is not None  # a library item is always probed
+        return probe.size_bytes
+
+    async def init_request(self) -> tuple[str, dict[str, Any]]:
         job = self.job
         s = job.settings
         photo = all(m.type == "image" for m in job.media)
@@ -603,11 +638,11 @@ class TikTokFlow:
                               "auto_add_music": bool(s.get("auto_add_music", True)),
                               "brand_content_toggle": bool(s.get("brand_content_toggle")),
                               "brand_organic_toggle": bool(s.get("brand_organic_toggle"))},
-                "source_info": {"source": "PULL_FROM_URL", "photo_images": [m.url for m in job.media],
+                "source_info": {"source": "PULL_FROM_URL", "photo_images": [await job.url_of(m) for m in job.media],
                                 "photo_cover_index": int(s.get("photo_cover_index", 0))}}
         video = job.media[0]
         source: dict[str, Any] = {"source": "FILE_UPLOAD", **chunking(int(job.cp.get("video_size") or 0))} \
-            if needs_upload(job) else {"source": "PULL_FROM_URL", "video_url": video.url}
+            if needs_upload(job) else {"source": "PULL_FROM_URL", "video_url": await job.url_of(video)}
         if s.get("post_mode") == "inbox":
             return "/v2/post/publish/inbox/video/init/", {"source_info": source}
         post_info = {"title": s.get("title") or job.caption, "privacy_level": s["privacy_level"],
@@ -630,7 +665,7 @@ class TikTokFlow:
         assert slot is not None
         await job.journal.save(step="media_downloading", status=rules.PUBLISHING, ids={"download_waits": None})
         try:
-            self.video = await job.fetcher.download(job.media[0].url, slot)
+            self.video = await job.fetcher.download(await job.url_of(job.media[0]), slot)
         except FetchError as exc:
             message = f"The video could not be downloaded to upload it to TikTok: {exc.reason}."
             if exc.transient:
@@ -642,8 +677,13 @@ class TikTokFlow:
         return self.video
 
     async def upload(self) -> Outcome | None:
-        """PUTs the video in TikTok's chunks, each read from the file as it is sent."""
+        """PUTs the video in TikTok's chunks, each read from the file (or the library's storage) as it is sent."""
         job, cp = self.job, self.job.cp
+        if from_library(job):
+            assert job.library is not None
+            library, medium = job.library, job.media[0]
+            return await self.send_chunks(int(cp["video_size"]), lambda start, stop: library.read(medium, start, stop),
+                                          medium.probe.mime_type if medium.probe else "video/mp4")
         video = self.video
         if video is None:  # a later run than the one that downloaded it (a wait, a restart): download it again
             fetched = await self.fetch_video()
@@ -654,14 +694,19 @@ class TikTokFlow:
         if video.size != size:
             return Failed("media_unusable", f"The video at its URL changed between downloads ({size} bytes, then "
                           f"{video.size}); TikTok expects the size it was told. Post it again.")
+        return await self.send_chunks(size, video.read)
+
+    async def send_chunks(self, size: int, read: Callable[[int, int], AsyncIterator[bytes]],
+                          content_type: str = "video/mp4") -> Outcome | None:
+        job, cp = self.job, self.job.cp
         plan = chunking(size)
         chunk, count = plan["chunk_size"], plan["total_chunk_count"]
         for index in range(count):
             first = index * chunk
             last = size - 1 if index == count - 1 else first + chunk - 1
             response = await platform_http.send(job.http, "tiktok", "PUT", cp["upload_url"],
-                                                content=video.read(first, last + 1), headers={
-                                                    "Content-Type": "video/mp4",
+                                                content=read(first, last + 1), headers={
+                                                    "Content-Type": content_type,
                                                     "Content-Length": str(last - first + 1),
                                                     "Content-Range": f"bytes {first}-{last}/{size}"})
             if response.status_code not in (200, 201, 206):

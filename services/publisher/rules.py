@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -33,16 +34,40 @@ TIKTOK_PRIVACY = ("PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS", "FOLLOWER_OF_CR
 
 @dataclass(frozen=True)
 class Media:
-    url: str
+    """One medium of a post: a URL the person typed, or an item of their media library (`media_id`, no URL: the
+    pipeline asks the media service for a fresh signed URL, or the bytes, when it publishes)."""
+
+    url: str | None
     type: str  # image | video
     alt_text: str | None = None
     duration_sec: float | None = None
     probe: MediaProbe | None = None  # what the media service found in the file; the limits are checked on it
+    media_id: uuid.UUID | None = None
+    name: str | None = None
 
     @property
     def extension(self) -> str:
-        path = urlsplit(self.url).path.lower()
+        path = urlsplit(self.url or "").path.lower()
         return path.rsplit(".", 1)[-1] if "." in path.rsplit("/", 1)[-1] else ""
+
+    def stored(self) -> dict[str, Any]:
+        """As the post's row keeps it (JSON)."""
+        return {"media_id": str(self.media_id) if self.media_id else None, "type": self.type, "name": self.name,
+                "alt_text": self.alt_text, "duration_sec": self.duration_sec,
+                "probe": self.probe.model_dump(mode="json") if self.probe else None, "url": self.url}
+
+    @classmethod
+    def from_stored(cls, stored: Mapping[str, Any]) -> Media:
+        """From the row, including rows written before media_id, name and probe were kept."""
+        probe, media_id = stored.get("probe"), stored.get("media_id")
+        return cls(url=stored.get("url"), type=stored["type"], alt_text=stored.get("alt_text"),
+                   duration_sec=stored.get("duration_sec"), probe=MediaProbe.model_validate(probe) if probe else None,
+                   media_id=uuid.UUID(str(media_id)) if media_id else None, name=stored.get("name"))
+
+    def shown(self) -> dict[str, Any]:
+        """As the API answers it: a library item's URL is never shown (it is signed at publish time)."""
+        thumbnail = f"/api/v1/media/{self.media_id}/thumbnail" if self.media_id else None
+        return {**self.stored(), "thumbnail_url": thumbnail}
 
     @property
     def seconds(self) -> float | None:
@@ -50,6 +75,10 @@ class Media:
         if self.probe is not None and self.probe.duration_sec is not None:
             return self.probe.duration_sec
         return self.duration_sec
+
+
+def library_ids(media: list[Media]) -> list[uuid.UUID]:
+    return list(dict.fromkeys(m.media_id for m in media if m.media_id is not None))
 
 
 @dataclass

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import math
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.publisher import rules
 from services.publisher.connector_client import AccountUnusable, ConnectorClient
+from services.publisher.media_client import Grant, MediaClient, MediaMissing
 from services.publisher.settings import PublisherSettings
 from services.publisher.tables import IdempotencyKey, Post, Target, TargetEvent
 from services.publisher.worker import complete_post_if_done
@@ -142,16 +144,43 @@ def creation_quotas(settings: PublisherSettings) -> list[Quota]:
 
 
 class PostService:
-    def __init__(self, runtime: ServiceRuntime, connector: ConnectorClient, wake: Callable[[], None],
-                 quotas: list[Quota], now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def __init__(self, runtime: ServiceRuntime, connector: ConnectorClient, media: MediaClient,
+                 wake: Callable[[], None], quotas: list[Quota],
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.runtime = runtime
         self.connector = connector
+        self.media = media
         self.wake = wake
         self.quotas = quotas
         self.now = now
 
+    async def library_media(self, user_id: uuid.UUID, media: list[rules.Media]) -> list[rules.Media]:
+        """The post's library items as the media service knows them now (type, name, probe), so the rules check
+        the files themselves; an item that is not the person's (or no longer exists) refuses the post."""
+        wanted = rules.library_ids(media)
+        grants = dict(zip(wanted, await asyncio.gather(*(self._grant(user_id, i) for i in wanted)), strict=True))
+        problems = rules.Problems()
+        described = []
+        for n, medium in enumerate(media, 1):
+            grant = grants.get(medium.media_id) if medium.media_id else None
+            if medium.media_id is not None and grant is None:
+                problems.add("media_not_found", f"Medium {n} is not in your media library (it may have been "
+                                                f"deleted): upload it again or choose another.")
+            described.append(medium if grant is None else
+                             replace(medium, type=grant.kind, name=grant.name, probe=grant.probe))
+        if problems:
+            raise Unprocessable("Some targets cannot take this post.", code="post_invalid", details=problems.items)
+        return described
+
+    async def _grant(self, user_id: uuid.UUID, media_id: uuid.UUID) -> Grant | None:
+        try:
+            return await self.media.item(user_id, media_id)
+        except MediaMissing:
+            return None
+
     async def check(self, user_id: uuid.UUID, draft: Draft) -> tuple[datetime, list[CheckedTarget]]:
-        """Everything a post must satisfy, each failure named per target; raises one 422 with all of them."""
+        """Everything a post must satisfy, each failure named per target; raises one 422 with all of them. The
+        draft's library media must have been described (library_media) first."""
         problems = rules.Problems()
         try:
             due = rules.due_time(draft.scheduled_at, draft.timezone, self.now())
@@ -209,6 +238,7 @@ class PostService:
         async with self.runtime.sessionmaker() as session:
             await self._refuse_beyond_quotas(session, user_id, self.now())  # before asking the connector anything
             near_a_quota = await self._within_of_a_quota(session, user_id, self.now(), QUOTA_LOCK_MARGIN)
+        draft = replace(draft, media=await self.library_media(user_id, draft.media))
         due, checked = await self.check(user_id, draft)
         now = self.now()
         async with self.runtime.transaction() as session:
@@ -220,7 +250,7 @@ class PostService:
                 now = self.now()  # after the wait: a post created meanwhile must not look like it is in the future
                 await self._refuse_beyond_quotas(session, user_id, now)
             post = Post(id=uuid.uuid4(), user_id=user_id, caption=draft.caption,
-                        media=[m.__dict__ for m in draft.media], scheduled_at=due if draft.scheduled_at else None,
+                        media=[m.stored() for m in draft.media], scheduled_at=due if draft.scheduled_at else None,
                         timezone=draft.timezone, draft=draft.draft, due_at=post_due(draft, due), created_at=now,
                         updated_at=now)
             session.add(post)
@@ -245,6 +275,10 @@ class PostService:
                     post_id=post.id, user_id=user_id, due_at=due, target_ids=[t.id for t in targets]))
         self.wake()
         return render(post, targets), True
+
+    async def dry_run(self, user_id: uuid.UUID, draft: Draft) -> None:
+        """What creating the post would refuse, without creating it: nothing stored, no quota spent."""
+        await self.check(user_id, replace(draft, media=await self.library_media(user_id, draft.media)))
 
     async def _within_of_a_quota(self, session: AsyncSession, user_id: uuid.UUID, now: datetime, margin: int) -> bool:
         for quota in self.quotas:
@@ -333,7 +367,8 @@ class PostService:
         captions = target_captions(targets, changes.get("targets"))
         draft = Draft(
             caption=changes.get("caption", post.caption),
-            media=changes["media"] if "media" in changes else [rules.Media(**m) for m in post.media],
+            media=await self.library_media(user_id, changes["media"] if "media" in changes else [
+                rules.Media.from_stored(m) for m in post.media]),
             targets=[TargetDraft(t.account_id, t.settings, captions[t.account_id]) for t in targets],
             scheduled_at=changes.get("scheduled_at", post.scheduled_at),
             timezone=changes.get("timezone", post.timezone), draft=changes.get("draft", post.draft))
@@ -342,7 +377,7 @@ class PostService:
         async with self.runtime.transaction() as session:
             post, targets = await self._load(session, user_id, post_id, lock=True)
             self._refuse_if_started(targets)
-            post.caption, post.media = draft.caption, [m.__dict__ for m in draft.media]
+            post.caption, post.media = draft.caption, [m.stored() for m in draft.media]
             post.scheduled_at = due if draft.scheduled_at else None
             post.timezone, post.draft, post.updated_at = draft.timezone, draft.draft, now
             post.due_at = post_due(draft, due)

@@ -11,7 +11,7 @@ import functools
 import os
 import socket
 import uuid
-from collections.abc import Coroutine
+from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.publisher import pipeline, rules
 from services.publisher.connector_client import AccountUnusable, ConnectorClient, ConnectorUnavailable
+from services.publisher.media_client import MediaClient, MediaMissing, MediaUnavailable
 from services.publisher.settings import PublisherSettings
 from services.publisher.tables import (
     AccountAuth,
@@ -159,12 +160,34 @@ class TargetJournal:
             await self.worker.hold(self.account_id, "platform_usage", timedelta(seconds=10))
 
 
+@dataclass(frozen=True)
+class PersonsLibrary:
+    """A target owner's media library, as the pipeline reaches it (pipeline.Library)."""
+
+    media: MediaClient
+    user_id: uuid.UUID
+
+    async def url(self, medium: rules.Media) -> str:
+        assert medium.media_id is not None
+        return (await self.media.item(self.user_id, medium.media_id)).url
+
+    async def read(self, medium: rules.Media, start: int, stop: int) -> AsyncIterator[bytes]:
+        assert medium.media_id is not None
+        async for chunk in self.media.read(self.user_id, medium.media_id, start, stop):
+            yield chunk
+
+
+LIBRARY_ITEM_GONE = ("A medium of this post was deleted from the media library before the post went out. Add it "
+                     "again and retry.")
+
+
 class Worker:
     def __init__(self, runtime: ServiceRuntime, settings: PublisherSettings, connector: ConnectorClient,
-                 http: httpx.AsyncClient) -> None:
+                 http: httpx.AsyncClient, media: MediaClient) -> None:
         self.runtime = runtime
         self.settings = settings
         self.connector = connector
+        self.media = media
         self.http = http
         self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.lease = timedelta(seconds=settings.lease_seconds)
@@ -298,13 +321,14 @@ class Worker:
             platform=target.platform, kind=target.kind, external_id=target.external_id,
             via_page_id=target.via_page_id, settings=target.settings,
             caption=post.caption if target.caption is None else target.caption,
-            media=[rules.Media(**m) for m in post.media],
+            media=[rules.Media.from_stored(m) for m in post.media],
             journal=TargetJournal(self, target.id, target.account_id, target.user_id, dict(target.checkpoint)),
             http=self.http, urls=self.urls, fetcher=self.fetcher,
             verified_prefixes=self.settings.tiktok_verified_url_prefixes,
             daily_cap=self.settings.tiktok_daily_post_cap, poll_seconds=self.settings.processing_poll_seconds,
             media_fetches_per_user=self.settings.media_fetches_per_user,
-            renew_token=functools.partial(self.connector.renew_token, target.user_id, target.account_id))
+            renew_token=functools.partial(self.connector.renew_token, target.user_id, target.account_id),
+            library=PersonsLibrary(self.media, target.user_id))
         try:
             waiting = await pipeline.before_calls(job)
             if waiting is not None:
@@ -322,6 +346,10 @@ class Worker:
                 return await pipeline.run(job)
             except PlatformError as exc:
                 return await self.on_platform_error(target, exc)
+            except MediaMissing:
+                return pipeline.Failed("media_unusable", LIBRARY_ITEM_GONE)
+            except MediaUnavailable:
+                return pipeline.Wait(10, target.status, "the media library is unreachable; retrying")
         finally:
             pipeline.release_download(job)  # a slot the run took and did not download in
 
@@ -454,9 +482,10 @@ async def record_auth(session: AsyncSession, account_id: uuid.UUID, *, reauth_re
 async def complete_post_if_done(runtime: ServiceRuntime, session: AsyncSession, post_id: uuid.UUID,
                                 user_id: uuid.UUID) -> None:
     # Serialises the last targets of a post finishing at once, so exactly one of them sees all final.
-    await session.execute(sa.select(Post.id).where(Post.id == post_id).with_for_update())
+    media = await session.scalar(sa.select(Post.media).where(Post.id == post_id).with_for_update())
     statuses = (await session.scalars(sa.select(Target.status).where(Target.post_id == post_id))).all()
     if statuses and all(s in rules.FINAL for s in statuses):
         await runtime.outbox.add(session, PostCompleted(
             post_id=post_id, user_id=user_id, published=statuses.count(rules.PUBLISHED),
-            failed=statuses.count(rules.FAILED), cancelled=statuses.count(rules.CANCELLED)))
+            failed=statuses.count(rules.FAILED), cancelled=statuses.count(rules.CANCELLED),
+            media_ids=rules.library_ids([rules.Media.from_stored(m) for m in media or []])))
