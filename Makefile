@@ -48,6 +48,7 @@ bench: $(READY)
 	$(BIN)/python -m bench.webhooks
 	$(BIN)/python -m bench.pages
 	$(BIN)/python -m bench.consumption
+	$(BIN)/python -m bench.uploads
 
 # The event contract: regenerate after changing an event model, and commit docs/asyncapi.json.
 asyncapi: $(READY)
