@@ -180,3 +180,14 @@ async def test_another_persons_media_or_an_unknown_id_is_media_not_found(
             assert answer.status_code == 422, answer.text
             assert [d["rule"] for d in answer.json()["error"]["details"]] == ["media_not_found"]
     assert [p["id"] for p in (await poster.http.get("/api/v1/posts")).json()["items"]] == [draft.json()["id"]]
+
+
+async def test_library_photos_go_to_tiktok_by_url(poster: Member, stack: Stack, good_jpeg: bytes) -> None:
+    first, second = await upload(poster, "one.jpg", good_jpeg), await upload(poster, "two.jpg", jpeg(1080, 1080))
+    await published(poster, [{"media_id": first["id"]}, {"media_id": second["id"]}], [
+        {"account_id": poster.accounts["tiktok"], "settings": {"privacy_level": "SELF_ONLY"}}], "Two loaves")
+    live = entry(await publishes(stack, platform="tiktok"), "Two loaves")
+    assert (live["kind"], live["source"]) == ("tiktok_photo", "PULL_FROM_URL")
+    assert [f["sha256"] for f in live["fetched"]] == [first["sha256"], second["sha256"]]
+    for url in live["media_urls"]:
+        await stops_working(url)
