@@ -14,9 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import av
+import pillow_heif
 from PIL import Image, ImageCms, ImageDraw
 
-IMAGE_FORMATS = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP", "gif": "GIF", "bmp": "BMP", "tiff": "TIFF"}
+pillow_heif.register_heif_opener()  # phones' HEIC photos, as the media service reads them
+IMAGE_FORMATS = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP", "gif": "GIF", "bmp": "BMP", "tiff": "TIFF",
+                 "heic": "HEIF"}
 CHANNEL_LAYOUTS = {1: "mono", 2: "stereo", 6: "5.1"}
 FAST_ENCODING = {"h264": {"preset": "ultrafast"}, "hevc": {"preset": "ultrafast", "x265-params": "log-level=none"},
                  "vp8": {"deadline": "realtime", "cpu-used": "8"}, "vp9": {"deadline": "realtime", "cpu-used": "8"}}

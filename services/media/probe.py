@@ -9,9 +9,13 @@ import warnings
 from pathlib import Path
 
 import av
+import pillow_heif
 from PIL import Image, ImageCms, UnidentifiedImageError
 
 from shared.contracts.media import MediaProbe
+
+# Phones' photos: HEIC/HEIF opens in Pillow like any other image (probing, thumbnails, the JPEG fix).
+pillow_heif.register_heif_opener()
 
 # Pillow's format names (and PyAV's demuxer names) as Postifys states them.
 IMAGE_FORMATS = {"JPEG": "jpeg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "HEIF": "heif", "AVIF": "avif",

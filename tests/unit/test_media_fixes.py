@@ -24,7 +24,7 @@ def orientated_jpeg(path: Path, width: int, height: int, orientation: int) -> Pa
     return path
 
 
-@pytest.mark.parametrize("fmt", ["png", "webp", "gif", "bmp", "tiff"])
+@pytest.mark.parametrize("fmt", ["png", "webp", "gif", "bmp", "tiff", "heic"])
 def test_an_image_of_any_format_becomes_a_jpeg_of_the_same_size(tmp_path: Path, fmt: str) -> None:
     source = image(tmp_path / f"in.{fmt}", width=640, height=480, fmt=fmt)
     made = fixes.to_jpeg(source, tmp_path / "out")

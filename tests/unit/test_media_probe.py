@@ -16,10 +16,11 @@ from tests.media_samples import image, not_media, video
 
 class TestImages:
     @pytest.mark.parametrize(("fmt", "mime"), [("jpeg", "image/jpeg"), ("png", "image/png"),
-                                               ("webp", "image/webp"), ("gif", "image/gif")])
+                                               ("webp", "image/webp"), ("gif", "image/gif"),
+                                               ("heic", "image/heif")])
     def test_format_size_and_type(self, tmp_path: Path, fmt: str, mime: str) -> None:
         found = probe(image(tmp_path / f"p.{fmt}", width=1080, height=1350, fmt=fmt))
-        assert (found.kind, found.format, found.mime_type) == ("image", fmt, mime)
+        assert (found.kind, found.format, found.mime_type) == ("image", mime.removeprefix("image/"), mime)
         assert (found.width, found.height, found.aspect_ratio) == (1080, 1350, 0.8)
         assert found.duration_sec is None
         assert found.size_bytes == (tmp_path / f"p.{fmt}").stat().st_size
