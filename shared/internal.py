@@ -32,7 +32,7 @@ GATEWAY_ONLY_HEADERS = (INTERNAL_SECRET_HEADER, USER_HEADER, SESSION_HEADER, EMA
 SIGNED_HEADERS = (USER_HEADER, SESSION_HEADER, EMAIL_VERIFIED_HEADER, CLIENT_IP_HEADER)
 
 # The processes that call other services; the operator is the command-line tools (`make webhook-deliveries`).
-CALLERS = ("gateway", "publisher", "privacy", "operator")
+CALLERS = ("gateway", "publisher", "privacy", "media", "operator")
 SIGNATURE_VERSION = "v1"
 # A signed request is good for this long either side of its time: enough for clock skew, short for a replay.
 MAX_SKEW_SECONDS = 60

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import httpx
 from fastapi import FastAPI
 
 from services.media import tables
 from services.media.api import MULTIPART_OVERHEAD, build_routers
 from services.media.export import build_export_router
 from services.media.handlers import subscriptions
+from services.media.publisher_client import PostsInUse
 from services.media.retention import keep_purging
 from services.media.service import MediaService
 from services.media.settings import MediaSettings
@@ -31,7 +33,9 @@ def create_app(settings: MediaSettings | None = None) -> FastAPI:
     runtime.on_shutdown(storage.close)
     service = MediaService(runtime, settings, storage)
     runtime.provide(service, storage)
-    keep_purging(runtime, storage, settings)
+    publisher = httpx.AsyncClient(timeout=httpx.Timeout(10, connect=5), auth=settings.internal_signer().auth())
+    runtime.on_shutdown(publisher.aclose)
+    keep_purging(runtime, storage, settings, PostsInUse(publisher, settings.publisher_url))
 
     def max_body(method: str, path: str) -> int:
         """Uploads stream to storage within their own limits; every other body is small."""

@@ -9,6 +9,7 @@ from services.publisher.connector_client import ConnectorClient
 from services.publisher.export import build_export_router
 from services.publisher.handlers import subscriptions
 from services.publisher.media_client import MediaClient
+from services.publisher.media_use import build_media_use_router
 from services.publisher.retention import retention_rules
 from services.publisher.service import PostService, creation_quotas
 from services.publisher.settings import PublisherSettings
@@ -33,4 +34,5 @@ def create_app(settings: PublisherSettings | None = None) -> FastAPI:
     runtime.in_background(worker.run_forever)
     keep_purging(runtime, retention_rules(settings), settings.retention_interval_seconds)
     runtime.on_shutdown(http.aclose)
-    return create_service_app(runtime, routers=[build_router(service), build_export_router(runtime.sessionmaker)])
+    return create_service_app(runtime, routers=[build_router(service), build_export_router(runtime.sessionmaker),
+                                                build_media_use_router(runtime.sessionmaker)])

@@ -26,7 +26,10 @@ class Post(Base):
     __table_args__ = (sa.Index(None, "user_id", "created_at", "id"),
                       # A person's posts by due time (the calendar, sort=due), newest or oldest first.
                       sa.Index("ix_posts_user_id_due_at", "user_id", "due_at", "id",
-                               postgresql_where=sa.text("due_at IS NOT NULL")))
+                               postgresql_where=sa.text("due_at IS NOT NULL")),
+                      # Which posts name a library item (media_use: before the media service deletes a file).
+                      sa.Index("ix_posts_media", "media", postgresql_using="gin",
+                               postgresql_ops={"media": "jsonb_path_ops"}))
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
     user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from shared.internal import INTERNAL_SECRET_HEADER, Signer, derived_seed, encode_seed
+from shared.internal import CALLERS, INTERNAL_SECRET_HEADER, Signer, derived_seed, encode_seed
 from tests.support import Stack, connect, sign_in, sign_up, signed_as
 
 
@@ -113,7 +113,7 @@ def test_services_receive_their_own_key_and_never_the_root(stack: Stack) -> None
         assert "POSTIFYS_INTERNAL_SECRET" not in environ, name
         assert root not in "".join(environ.values()), name
         own = environ.get("POSTIFYS_INTERNAL_SIGNING_KEY")
-        if name in ("gateway", "publisher", "privacy"):
+        if name in CALLERS:
             assert own == encode_seed(derived_seed(root, name))
         else:
             assert own is None, name

@@ -137,6 +137,10 @@ DAY = timedelta(days=1)
 TICK = timedelta(seconds=1)
 
 
+async def nothing_in_use(_: list[uuid.UUID]) -> set[uuid.UUID]:
+    return set()
+
+
 class Clock:
     def __init__(self) -> None:
         self.at = START
@@ -172,6 +176,9 @@ async def test_files_no_post_used_for_the_configured_days_and_abandoned_uploads_
     def files() -> set[str]:
         return {p.name.split(".")[0] for p in tmp_path.rglob("*") if p.is_file()}
 
+    async def purge(now: datetime, rules: MediaSettings = settings) -> dict[str, int]:
+        return await purge_media(runtime, storage, rules, now, nothing_in_use, batch_size=1)
+
     async with runtime_for(settings, tables.Base.metadata) as runtime:
         service = MediaService(runtime, settings, storage, clock=clock)
         never_used, used_later = await picture("never used.png"), await picture("used later.png")
@@ -183,20 +190,20 @@ async def test_files_no_post_used_for_the_configured_days_and_abandoned_uploads_
         assert files() == {str(i) for i in (never_used, used_later, abandoned, going_on)}
 
         # An upload a day without progress goes; a file 30 days after its upload (none used it), not a tick before.
-        assert await purge_media(runtime, storage, settings, START + 30 * DAY, batch_size=1) == {
+        assert await purge(START + 30 * DAY) == {
             "media_items": 0, "media_uploads": 1}
         assert await kept() == {never_used, used_later, going_on}
-        assert await purge_media(runtime, storage, settings, START + 30 * DAY + TICK, batch_size=1) == {
+        assert await purge(START + 30 * DAY + TICK) == {
             "media_items": 1, "media_uploads": 0}
         assert await kept() == {used_later, going_on}
         assert files() == {str(used_later), str(going_on)}  # the file and its thumbnail went with the row
 
-        assert await purge_media(runtime, storage, settings, START + 30 * DAY + DAY / 2 + TICK, batch_size=1) == {
+        assert await purge(START + 30 * DAY + DAY / 2 + TICK) == {
             "media_items": 0, "media_uploads": 1}
         # A file a post used is kept 30 days from that use.
-        assert await purge_media(runtime, storage, settings, START + 50 * DAY, batch_size=1) == {
+        assert await purge(START + 50 * DAY) == {
             "media_items": 0, "media_uploads": 0}
-        assert await purge_media(runtime, storage, settings, START + 50 * DAY + TICK, batch_size=1) == {
+        assert await purge(START + 50 * DAY + TICK) == {
             "media_items": 1, "media_uploads": 0}
         assert await kept() == set()
         assert files() == set()
@@ -204,8 +211,50 @@ async def test_files_no_post_used_for_the_configured_days_and_abandoned_uploads_
         shorter = MediaSettings(database_url=scratch_database, media_unused_days=7)
         clock.at = START
         recent = await picture("recent.png")
-        assert await purge_media(runtime, storage, shorter, START + 7 * DAY, batch_size=1) == {
+        assert await purge(START + 7 * DAY, shorter) == {
             "media_items": 0, "media_uploads": 0}
-        assert await purge_media(runtime, storage, shorter, START + 7 * DAY + TICK, batch_size=1) == {
+        assert await purge(START + 7 * DAY + TICK, shorter) == {
             "media_items": 1, "media_uploads": 0}
         assert recent not in await kept()
+
+
+async def test_a_file_a_post_not_yet_final_names_is_kept_and_nothing_goes_while_the_publisher_cannot_say(
+        scratch_database: str, tmp_path: Path) -> None:
+    settings = MediaSettings(database_url=scratch_database, media_unused_days=30)
+    storage, clock = FileStorage(tmp_path), Clock()
+    user = uuid.uuid4()
+    needed: set[uuid.UUID] = set()
+    asked: list[list[uuid.UUID]] = []
+
+    async def posts_need(media_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+        asked.append(media_ids)
+        return needed & set(media_ids)
+
+    async def publisher_down(_: list[uuid.UUID]) -> set[uuid.UUID]:
+        raise httpx.ConnectError("the publisher is down")
+
+    async def body() -> AsyncIterator[bytes]:
+        yield image_bytes(width=80, height=60)
+
+    async with runtime_for(settings, tables.Base.metadata) as runtime:
+        service = MediaService(runtime, settings, storage, clock=clock)
+        scheduled, forgotten = [(await service.store_image(user, f"{n}.jpg", body())).id for n in ("a", "b")]
+        needed.add(scheduled)
+        later = START + 31 * DAY
+        with pytest.raises(httpx.ConnectError):
+            await purge_media(runtime, storage, settings, later, publisher_down)
+        async with runtime.sessionmaker() as session:
+            assert set(await session.scalars(sa.select(tables.Item.id))) == {scheduled, forgotten}
+
+        assert await purge_media(runtime, storage, settings, later, posts_need) == {
+            "media_items": 1, "media_uploads": 0}
+        assert sorted(asked[-1]) == sorted([scheduled, forgotten])
+        async with runtime.sessionmaker() as session:
+            kept = await session.get(tables.Item, scheduled)
+            assert kept is not None
+            assert kept.last_used_at == later  # asked again only 30 days on
+        assert await purge_media(runtime, storage, settings, later + 29 * DAY, posts_need) == {
+            "media_items": 0, "media_uploads": 0}
+        needed.clear()  # the post went out
+        assert await purge_media(runtime, storage, settings, later + 30 * DAY + TICK, posts_need) == {
+            "media_items": 1, "media_uploads": 0}

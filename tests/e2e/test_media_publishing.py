@@ -13,7 +13,7 @@ import pytest
 
 from tests.e2e.publishing_support import Member, publishes, settled
 from tests.media_samples import jpeg, mp4, png
-from tests.support import Stack, sign_in, sign_up, wait_for
+from tests.support import Stack, internal, sign_in, sign_up, wait_for
 
 MEDIA = "/api/v1/media"
 
@@ -191,3 +191,25 @@ async def test_library_photos_go_to_tiktok_by_url(poster: Member, stack: Stack, 
     assert [f["sha256"] for f in live["fetched"]] == [first["sha256"], second["sha256"]]
     for url in live["media_urls"]:
         await stops_working(url)
+
+
+async def test_the_media_service_learns_which_files_a_post_not_yet_final_still_needs(
+        poster: Member, stack: Stack, good_jpeg: bytes) -> None:
+    """What the media service's retention asks before deleting a file nobody used for 30 days."""
+    scheduled, spare = await upload(poster, "months ahead.jpg", good_jpeg), await upload(poster, "spare.jpg",
+                                                                                           good_jpeg)
+    created = await poster.http.post("/api/v1/posts", json={
+        "caption": "Next season", "media": [{"media_id": scheduled["id"]}],
+        "targets": [{"account_id": poster.accounts["page"]}], "scheduled_at": "2030-03-01T09:00:00Z"})
+    assert created.status_code == 201, created.text
+    ask = {"media_ids": [scheduled["id"], spare["id"]]}
+
+    answer = await internal(stack, "publisher", "/internal/media/in-use", ask, caller="media")
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"in_use": [scheduled["id"]]}
+    assert (await internal(stack, "publisher", "/internal/media/in-use", ask, caller="gateway")).status_code == 403
+
+    cancelled = await poster.http.post(f"/api/v1/posts/{created.json()['id']}/cancel")
+    assert cancelled.status_code == 200, cancelled.text
+    answer = await internal(stack, "publisher", "/internal/media/in-use", ask, caller="media")
+    assert answer.json() == {"in_use": []}

@@ -18,6 +18,7 @@ from services.media.settings import MediaSettings
 from services.privacy.settings import PrivacySettings
 from services.publisher.settings import PublisherSettings
 from services.webhooks.settings import WebhooksSettings
+from shared.internal import CALLERS
 from shared.settings import PostifysSettings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,7 +94,7 @@ def test_each_service_gets_exactly_the_secrets_it_uses() -> None:
     for name, cls in SETTINGS.items():
         given = set(environment(name)) & SECRETS
         needed = secret_variables(cls)
-        if name not in ("gateway", "publisher", "privacy"):
+        if name not in CALLERS:
             needed -= {"POSTIFYS_INTERNAL_SIGNING_KEY"}
         assert given == needed, f"{name}: given {sorted(given)}, uses {sorted(needed)}"
 
@@ -128,7 +129,7 @@ def test_the_configuration_table_is_covered() -> None:
     settings = {f"POSTIFYS_{field.upper()}" for cls in SETTINGS.values() for field in cls.model_fields}
     assert documented
     extra = {f"POSTIFYS_{s.upper()}_DATABASE_URL" for s in SERVICES} | {
-        f"POSTIFYS_{c.upper()}_INTERNAL_KEY" for c in ("gateway", "publisher", "privacy", "operator")}
+        f"POSTIFYS_{c.upper()}_INTERNAL_KEY" for c in ("gateway", "publisher", "privacy", "media", "operator")}
     assert set(documented) <= settings | extra, sorted(set(documented) - settings - extra)
     for variable in ("POSTIFYS_ENV", "POSTIFYS_PORT", "POSTIFYS_PUBLIC_URL", "POSTIFYS_DATABASE_URL",
                      "POSTIFYS_AMQP_URL", "POSTIFYS_SMTP_URL", "POSTIFYS_VAULT_KEYS", "POSTIFYS_SANDBOX",

@@ -38,7 +38,8 @@ GOOD: dict[type[PostifysSettings], dict[str, Any]] = {
     PrivacySettings: {"internal_signing_key": encode_seed(SEEDS["privacy"]), "meta_app_secret": "m" * 32,
                       "privacy_hash_key": encode_seed(os.urandom(32)),
                       "instagram_app_secret": ""},
-    MediaSettings: {"media_signing_key": encode_seed(os.urandom(32)), "media_storage_url": "s3://media/postifys"},
+    MediaSettings: {"internal_signing_key": encode_seed(SEEDS["media"]),
+                    "media_signing_key": encode_seed(os.urandom(32)), "media_storage_url": "s3://media/postifys"},
 }
 DEVELOPMENT = derived_environment(DEVELOPMENT_INTERNAL_SECRET, "gateway")
 
