@@ -36,6 +36,7 @@ from services.gateway.security import client_address, is_cross_site
 from services.gateway.settings import GatewaySettings
 from services.gateway.web.context import Upstream, content_security_policy
 from services.gateway.web.deps import WebDeps
+from services.gateway.web.library import UPLOAD_PAGE
 from services.gateway.web.routes import web_router
 from shared.errors import PostifysError, error_body
 from shared.http.app import create_http_app
@@ -146,7 +147,8 @@ def create_app(given: GatewaySettings | None = None) -> FastAPI:
 
     def max_body(method: str, path: str) -> int:
         """The services hold their own, smaller limits; this one lets Meta's batched webhooks (and uploads) through."""
-        return UPLOAD_MAX_BYTES if streams_body(method, path) else 1024 * 1024
+        uploads = streams_body(method, path) or (method == "POST" and path == UPLOAD_PAGE)
+        return UPLOAD_MAX_BYTES if uploads else 1024 * 1024
 
     app = create_http_app(title="Postifys", readiness=CachedReadiness(readiness), lifespan=lifespan, docs=False,
                           middleware=(Guard,), max_body=max_body, metrics=False)

@@ -270,3 +270,54 @@ def test_the_last_date_is_taken_in_any_zone() -> None:
 def test_the_calendar_prefills_no_date_beyond_the_last() -> None:
     assert cf.blank("k", "UTC", "9999-12-31T10:00").when == "now"
     assert cf.blank("k", "UTC", "2199-12-30T10:00").date == "2199-12-30"
+
+
+LIBRARY_VIDEO, LIBRARY_PHOTO = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa", "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb"
+
+
+def test_library_files_go_first_by_id_with_their_descriptions_and_decide_the_kind_of_post() -> None:
+    sent = body(("library", LIBRARY_VIDEO), (f"library-{LIBRARY_VIDEO}-kind", "video"),
+                (f"library-{LIBRARY_VIDEO}-duration", "12.5"), (f"library-{LIBRARY_VIDEO}-alt", " Rising dough "),
+                (f"library-{LIBRARY_PHOTO}-kind", "image"),  # listed, not ticked
+                ("library", "not-an-id"), ("media-0-url", "https://cdn.test/a.jpg"), ("accounts", TIKTOK),
+                (f"t-{TIKTOK}-privacy_level", "SELF_ONLY"), (f"t-{TIKTOK}-allow_duet", "on"))
+
+    assert sent["media"] == [{"media_id": LIBRARY_VIDEO, "alt_text": "Rising dough"},
+                             {"url": "https://cdn.test/a.jpg", "type": "image"}]
+    assert sent["targets"][0]["settings"]["allow_duet"] is True  # a video post's settings
+    typed = form(("library", LIBRARY_VIDEO), (f"library-{LIBRARY_VIDEO}-kind", "video"),
+                 (f"library-{LIBRARY_VIDEO}-duration", "700"))
+    assert (typed.media_kind, typed.longest_video(), typed.media_count) == ("video", 700, 1)
+
+
+def test_a_post_of_library_media_comes_back_chosen_for_editing() -> None:
+    post = {"id": "p1", "caption": "", "targets": [], "media": [
+        {"media_id": LIBRARY_PHOTO, "type": "image", "name": "a.jpg", "alt_text": "A loaf", "url": None,
+         "probe": {"kind": "image"}},
+        {"media_id": None, "type": "video", "url": "https://cdn.test/v.mp4", "duration_sec": 9}]}
+
+    typed = cf.from_post(post, "k", "UTC")
+
+    assert [(c.media_id, c.kind, c.alt) for c in typed.library] == [(LIBRARY_PHOTO, "image", "A loaf")]
+    assert [m.url for m in typed.used_media()] == ["https://cdn.test/v.mp4"]
+
+
+def test_the_limits_on_files_themselves_land_on_the_media_section() -> None:
+    typed = form(("library", LIBRARY_VIDEO), ("accounts", IG))
+    sent = {"targets": [{"account_id": IG}]}
+    details = [{"target": 0, "account_id": IG, "rule": rule, "message": message} for rule, message in [
+        ("instagram_story_aspect_ratio", "This video is 1:1; Instagram story videos must be 9:16."),
+        ("instagram_reel_duration", "Too short."), ("instagram_carousel_aspect_ratio", "Two shapes."),
+        ("instagram_story_single", "…")]]
+    details.append({"target": None, "account_id": None, "rule": "media_not_found", "message": "No such media."})
+
+    found = cf.field_errors({"code": "post_invalid", "details": details}, typed, ACCOUNTS, sent, [cf.LIBRARY_ROW])
+
+    assert found == {
+        "media": "acmebakery: This video is 1:1; Instagram story videos must be 9:16. acmebakery: Too short. "
+                 "acmebakery: Two shapes. No such media.",
+        f"t-{IG}-media_type": "acmebakery: A story takes exactly one image or video.",
+    }
+    unreadable = cf.field_errors({"code": "validation_error", "details": [{"field": "media.0.media_id"}]}, typed,
+                                 ACCOUNTS, sent, [cf.LIBRARY_ROW])
+    assert list(unreadable) == ["media"]

@@ -32,6 +32,7 @@ class Entry:
     time: str
     caption: str
     status: str
+    thumbnail: post_view.Thumbnail | None = None
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ def entry_of(post: dict[str, Any], shown: Span, zone: ZoneInfo) -> Entry | None:
     pattern = "%H:%M %Z" if calendar_grid.repeated(due, zone) else "%H:%M"
     return Entry(id=str(post["id"]), due=due, time=due.astimezone(zone).strftime(pattern),
                  caption=post_view.caption_start(post.get("caption"), 60) or "Post without a caption",
-                 status=post_view.overall_status(post))
+                 status=post_view.overall_status(post), thumbnail=next(iter(post_view.thumbnails(post, 1)), None))
 
 
 def compose_link(local: datetime) -> str:

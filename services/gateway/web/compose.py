@@ -12,9 +12,11 @@ from typing import Any
 import httpx
 import structlog
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
+from starlette.datastructures import UploadFile
 
 from services.gateway.web import compose_form as cf
+from services.gateway.web import library as lib
 from services.gateway.web.context import (
     Person,
     content_security_policy,
@@ -30,6 +32,8 @@ from services.gateway.web.deps import WebDeps
 log = structlog.get_logger()
 
 EDITABLE = frozenset({"draft", "scheduled"})
+# Actions that only show the composer again, with what was typed: nothing is sent to the publisher.
+REDRAW = frozenset({"add_media", "library_more", "library_first"})
 UNREACHABLE = "Postifys could not reach this account's settings just now. Try again in a moment."
 
 
@@ -71,6 +75,7 @@ class AccountView:
 
 def register(router: APIRouter, deps: WebDeps) -> None:
     https_only = deps.settings.is_production
+    upload_auth = deps.settings.internal_signer().streaming_auth()
 
     async def accounts_of(request: Request, person: Person) -> tuple[list[cf.Account], str | None]:
         try:
@@ -127,6 +132,7 @@ def register(router: APIRouter, deps: WebDeps) -> None:
             if post is None else any(t.get("settings", {}).get("brand_content_toggle") for t in post["targets"])
         if load_problem:
             errors = {**(errors or {}), "_accounts": load_problem}
+        library = await lib.library_page(deps.upstream(), request, person, form)
         response = page(request, "compose.html", person, status_code=status,
                         title="Change post" if post else "Compose", errors=errors or None, form=form,
                         views=views, post=post, cf=cf, zones=cf.time_zones(),
@@ -134,6 +140,7 @@ def register(router: APIRouter, deps: WebDeps) -> None:
                         connected_platforms=[p for p in cf.PLATFORM_ORDER if any(a.platform == p for a in accounts)],
                         allowed_origins=" ".join(sorted(origins)), branded_any=branded,
                         tiktok_possible=any(v.ticked or (post is None and v.can_tick) for v in tiktok),
+                        library=library,
                         shows_image=lambda url: origin_of(url, https_only=https_only) in origins)
         response.headers["Content-Security-Policy"] = content_security_policy(origins)
         return response
@@ -194,9 +201,9 @@ def register(router: APIRouter, deps: WebDeps) -> None:
         if form.post_id:
             return await submit_change(request, person, form)
         accounts, problem = await accounts_of(request, person)
-        if form.action == "add_media" or problem:
+        if form.action in REDRAW or problem:
             return await show(request, person, form, accounts, load_problem=problem,
-                              status=200 if form.action == "add_media" else 503)
+                              status=200 if form.action in REDRAW else 503)
         outcome = cf.to_body(form, accounts, now=datetime.now(UTC))
         if outcome.body is None:
             return await show(request, person, form, accounts, errors=outcome.errors, status=422)
@@ -213,7 +220,7 @@ def register(router: APIRouter, deps: WebDeps) -> None:
             return loaded
         accounts, problem = await accounts_of(request, person)
         form.ticked = [str(t["account_id"]) for t in loaded.get("targets") or []]
-        if form.action == "add_media":
+        if form.action in REDRAW:
             return await show(request, person, form, accounts, post=loaded, load_problem=problem)
         outcome = cf.to_body(form, accounts, now=datetime.now(UTC), editing=True)
         if outcome.body is None:
@@ -223,6 +230,60 @@ def register(router: APIRouter, deps: WebDeps) -> None:
             return redirect(f"/posts/{answer['id']}", notice=cf.NOTICE_FOR[form.when])
         errors, status = refusal(answer, form, accounts, outcome)
         return await show(request, person, form, accounts, errors=errors, status=status, post=loaded)
+
+    @router.post(lib.UPLOAD_PAGE)
+    async def upload(request: Request) -> Response:
+        """The plain form's upload (no JavaScript): the files go on to the library and come back ticked, with
+        everything else as it was typed."""
+        person = await deps.person(request)
+        if person is None:
+            return sign_in_first(request)
+        async with request.form(max_files=lib.MOST_UPLOADS) as sent:
+            files = [f for f in sent.getlist("file") if isinstance(f, UploadFile) and f.filename]
+            form = cf.parse([(k, v) for k, v in sent.multi_items() if isinstance(v, str)],
+                            default_zone=zone_of(person))
+            errors: dict[str, str] = {}
+            # No file is no error: Enter in a text field presses the form's first button, and that is this one.
+            for file in files:
+                outcome = await lib.send_upload(deps.upstream(), upload_auth, request, person, file)
+                if isinstance(outcome, str):
+                    add_error(errors, "upload-file", f"{file.filename}: {outcome}")
+                elif form.chose(outcome.id) is None:
+                    form.library.insert(0, cf.LibraryChoice(outcome.id, kind=outcome.kind,
+                                                            duration=outcome.duration))
+        form.library_cursor = ""
+        if not form.token:
+            form.token = form_token()
+        post: dict[str, Any] | None = None
+        if form.post_id:
+            loaded = await editable_post(request, person, form.post_id)
+            if isinstance(loaded, Response):
+                return loaded
+            post = loaded
+            form.ticked = [str(t["account_id"]) for t in post.get("targets") or []]
+        accounts, problem = await accounts_of(request, person)
+        return await show(request, person, form, accounts, errors=errors or None, post=post, load_problem=problem,
+                          status=422 if errors else 200)
+
+    @router.post("/compose/check")
+    async def check(request: Request) -> Response:
+        """What the publisher would refuse in the form as it stands, as {field id: sentence}, for compose.js to
+        show before the person submits. Nothing is stored."""
+        person = await deps.person(request)
+        if person is None:
+            return JSONResponse({"errors": {}, "checked": False}, status_code=401)
+        form = cf.parse((await request.form()).multi_items(), default_zone=zone_of(person))  # type: ignore[arg-type]
+        accounts, problem = await accounts_of(request, person)
+        outcome = cf.to_body(form, accounts, now=datetime.now(UTC))
+        if problem or form.post_id or outcome.body is None:
+            return checked({}, done=False)
+        answer = await send(request, person, "POST", "/api/v1/posts/check", outcome.body)
+        if isinstance(answer, dict):
+            return checked({}, done=True)
+        if answer is None or answer.status_code != 422:
+            return checked({}, done=False)
+        found = cf.field_errors(error_of(answer), form, accounts, outcome.body, outcome.media_rows)
+        return checked(found, done=True)
 
     async def send(request: Request, person: Person, method: str, path: str, body: dict[str, Any],
                    headers: dict[str, str] | None = None) -> dict[str, Any] | httpx.Response | None:
@@ -244,3 +305,11 @@ def register(router: APIRouter, deps: WebDeps) -> None:
             form.token = form_token()
         errors = cf.field_errors(error, form, accounts, outcome.body, outcome.media_rows)
         return errors, answer.status_code if 400 <= answer.status_code < 500 else 503
+
+
+def checked(errors: dict[str, str], *, done: bool) -> JSONResponse:
+    return JSONResponse({"errors": errors, "checked": done}, headers={"Cache-Control": "no-store"})
+
+
+def add_error(errors: dict[str, str], key: str, sentence: str) -> None:
+    errors[key] = f"{errors[key]} {sentence}" if key in errors else sentence

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import re
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -109,6 +110,25 @@ class MediaRow:
 
 
 @dataclass
+class LibraryChoice:
+    """A file of the person's media library ticked for the post. Its kind and length come with the form (from the
+    library's listing), so the settings that depend on them are sent right; the publisher checks the file itself."""
+
+    media_id: str
+    kind: str = "image"
+    alt: str = ""
+    duration: str = ""
+
+    @property
+    def thumbnail_url(self) -> str:
+        return library_thumbnail(self.media_id)
+
+
+def library_thumbnail(media_id: str) -> str:
+    return f"/api/v1/media/{media_id}/thumbnail"
+
+
+@dataclass
 class TargetForm:
     """One account's settings panel, as typed. Check boxes are off unless ticked."""
 
@@ -137,6 +157,7 @@ class ComposeForm:
     timezone: str
     caption: str = ""
     media: list[MediaRow] = field(default_factory=list)
+    library: list[LibraryChoice] = field(default_factory=list)
     ticked: list[str] = field(default_factory=list)
     targets: dict[str, TargetForm] = field(default_factory=dict)
     when: str = "now"
@@ -144,6 +165,7 @@ class ComposeForm:
     time: str = ""
     post_id: str | None = None
     action: str = ""
+    library_cursor: str = ""
 
     def target(self, account_id: str) -> TargetForm:
         return self.targets.get(account_id) or TargetForm()
@@ -152,16 +174,24 @@ class ComposeForm:
         return [m for m in self.media if m.url.strip()]
 
     @property
+    def media_count(self) -> int:
+        return len(self.library) + len(self.used_media())
+
+    @property
     def media_kind(self) -> str:
         """photo (every item an image), video (any video) or none: TikTok's panel shows what applies."""
-        used = self.used_media()
-        if not used:
+        kinds = [c.kind for c in self.library] + [m.type for m in self.used_media()]
+        if not kinds:
             return "none"
-        return "photo" if all(m.type == "image" for m in used) else "video"
+        return "photo" if all(k == "image" for k in kinds) else "video"
 
     def longest_video(self) -> float | None:
-        lengths = [_seconds(m.duration) for m in self.used_media() if m.type == "video" and m.duration.strip()]
+        typed = [(m.type, m.duration) for m in self.used_media()] + [(c.kind, c.duration) for c in self.library]
+        lengths = [_seconds(duration) for kind, duration in typed if kind == "video" and duration.strip()]
         return max((s for s in lengths if s is not None), default=None)
+
+    def chose(self, media_id: str) -> LibraryChoice | None:
+        return next((c for c in self.library if c.media_id == media_id), None)
 
     @property
     def submit_label(self) -> str:
@@ -196,8 +226,12 @@ def parse(pairs: Iterable[tuple[str, str]], *, default_zone: str) -> ComposeForm
 
     rows: dict[int, MediaRow] = {}
     targets: dict[str, TargetForm] = {}
+    library = {media_id: LibraryChoice(media_id) for media_id in values.get("library", []) if _is_uuid(media_id)}
     for key in values:
-        if match := re.fullmatch(r"media-(\d{1,3})-(url|type|alt|duration)", key):
+        if match := re.fullmatch(r"library-([0-9a-f-]{36})-(kind|alt|duration)", key):
+            if (choice := library.get(match.group(1))) is not None:
+                setattr(choice, match.group(2), one(key))
+        elif match := re.fullmatch(r"media-(\d{1,3})-(url|type|alt|duration)", key):
             row = rows.setdefault(int(match.group(1)), MediaRow())
             setattr(row, match.group(2), one(key))
         elif match := re.fullmatch(r"t-([0-9a-fA-F-]{36})-([a-z_]+)", key):
@@ -209,12 +243,23 @@ def parse(pairs: Iterable[tuple[str, str]], *, default_zone: str) -> ComposeForm
                 setattr(target, name, one(key))
     media = [rows[i] for i in sorted(rows)]
     when = one("when", "now")
+    action = one("action")
     form = ComposeForm(token=one("token")[:255], timezone=one("timezone") or default_zone, caption=one("caption"),
-                       media=media, ticked=list(dict.fromkeys(values.get("accounts", []))), targets=targets,
+                       media=media, library=list(library.values())[:MAX_MEDIA],
+                       ticked=list(dict.fromkeys(values.get("accounts", []))), targets=targets,
                        when=when if when in WHEN else "now", date=one("schedule-date").strip(),
-                       time=one("schedule-time").strip(), post_id=one("post") or None, action=one("action"))
+                       time=one("schedule-time").strip(), post_id=one("post") or None, action=action,
+                       library_cursor={"library_more": one("library-next"), "library_first": ""}.get(
+                           action, one("library-cursor"))[:200])
     extra = 1 if form.action == "add_media" else 0
     return form.with_rows(min(MAX_MEDIA, max(EMPTY_MEDIA_ROWS, len(media)) + extra))
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        return str(uuid.UUID(text)) == text.lower()
+    except ValueError:
+        return False
 
 
 def from_post(post: Mapping[str, Any], token: str, default_zone: str) -> ComposeForm:
@@ -223,12 +268,15 @@ def from_post(post: Mapping[str, Any], token: str, default_zone: str) -> Compose
     media = [MediaRow(url=str(m.get("url") or ""), type=str(m.get("type") or "image"),
                       alt=str(m.get("alt_text") or ""),
                       duration="" if m.get("duration_sec") is None else f"{float(m['duration_sec']):g}")
-             for m in post.get("media") or []]
+             for m in post.get("media") or [] if not m.get("media_id")]
+    library = [LibraryChoice(str(m["media_id"]), kind=str(m.get("type") or "image"), alt=str(m.get("alt_text") or ""),
+                             duration=_probed_seconds(m.get("probe")))
+               for m in post.get("media") or [] if m.get("media_id")]
     targets = {str(t["account_id"]): _target_form(t.get("settings") or {}, t.get("caption"))
                for t in post.get("targets") or []}
     form = ComposeForm(token=token, timezone=zone_name if valid_zone(zone_name) else default_zone,
-                       caption=str(post.get("caption") or ""), media=media, ticked=list(targets), targets=targets,
-                       post_id=str(post["id"]))
+                       caption=str(post.get("caption") or ""), media=media, library=library, ticked=list(targets),
+                       targets=targets, post_id=str(post["id"]))
     scheduled = post.get("scheduled_at")
     if scheduled:
         moment = datetime.fromisoformat(str(scheduled))
@@ -236,6 +284,11 @@ def from_post(post: Mapping[str, Any], token: str, default_zone: str) -> Compose
         form.date, form.time = local.strftime("%Y-%m-%d"), local.strftime("%H:%M")
     form.when = "draft" if post.get("draft") else "schedule" if scheduled else "now"
     return form.with_rows(max(EMPTY_MEDIA_ROWS, len(media)))
+
+
+def _probed_seconds(found: Any) -> str:
+    seconds = found.get("duration_sec") if isinstance(found, Mapping) else None
+    return "" if seconds is None else f"{float(seconds):g}"
 
 
 def _target_form(settings: Mapping[str, Any], caption: Any) -> TargetForm:
@@ -304,7 +357,7 @@ def guess_type(url: str) -> str:
 class Outcome:
     body: dict[str, Any] | None
     errors: dict[str, str]
-    media_rows: list[int] = field(default_factory=list)  # form row of each media item sent
+    media_rows: list[int] = field(default_factory=list)  # form row of each media item sent (LIBRARY_ROW: chosen)
 
 
 def to_body(form: ComposeForm, accounts: list[Account], *, now: datetime, editing: bool = False) -> Outcome:
@@ -325,9 +378,21 @@ def to_body(form: ComposeForm, accounts: list[Account], *, now: datetime, editin
     return Outcome(None if errors else body, errors, rows)
 
 
+LIBRARY_ROW = -1
+
+
 def _media(form: ComposeForm, errors: dict[str, str]) -> tuple[list[dict[str, Any]], list[int]]:
+    """The library's files first, in the order they were ticked, then the addresses typed."""
     media: list[dict[str, Any]] = []
     rows: list[int] = []
+    for choice in form.library:
+        chosen: dict[str, Any] = {"media_id": choice.media_id}
+        if len(choice.alt) > 1000:
+            errors[f"library-{choice.media_id}-alt"] = "The description can be at most 1,000 characters."
+        if choice.alt.strip():
+            chosen["alt_text"] = choice.alt.strip()
+        media.append(chosen)
+        rows.append(LIBRARY_ROW)
     for index, row in enumerate(form.media):
         url = row.url.strip()
         if not url:
@@ -493,9 +558,17 @@ RULE_FIELDS: dict[str, tuple[str, str | None]] = {
     "account_not_found": ("account", "This account is no longer connected."),
     "duplicate_target": ("account", None),
 }
+# The publisher's limits on the files themselves (services/publisher/rules.py: each limit of a post type's media is
+# refused as `<rule>_<limit>`), beside the counts and mixes of media.
+MEDIA_LIMIT_RULES = ("instagram_image", "instagram_carousel_video", "instagram_reel", "instagram_story",
+                     "facebook_photo", "facebook_video", "tiktok_video", "tiktok_photo")
+MEDIA_LIMITS = ("format", "codec", "size", "duration", "frame_rate", "width", "dimensions", "aspect_ratio",
+                "audio_codec", "audio_sample_rate", "audio_channels", "chroma_subsampling")
 MEDIA_RULES = frozenset({"instagram_needs_media", "instagram_carousel_size", "instagram_jpeg_only", "tiktok_media",
                          "tiktok_photo_count", "tiktok_photo_format", "tiktok_photo_cover_index",
-                         "facebook_mixed_media", "facebook_one_video", "facebook_too_many_photos"})
+                         "facebook_mixed_media", "facebook_one_video", "facebook_too_many_photos",
+                         "instagram_aspect_ratio", "instagram_carousel_aspect_ratio", "media_not_found",
+                         *(f"{rule}_{limit}" for rule in MEDIA_LIMIT_RULES for limit in MEDIA_LIMITS)})
 SETTING_RULES = frozenset({"unknown_setting", "setting_type", "setting_url"})
 POST_RULES = {"scheduled_at_invalid": "schedule-time", "timezone_unknown": "timezone"}
 MEDIA_FIELDS = {"url": "url", "type": "type", "alt_text": "alt", "duration_sec": "duration"}
@@ -542,6 +615,8 @@ def _problem_field(problem: Mapping[str, Any], form: ComposeForm, accounts: list
     rule, message = str(problem.get("rule") or ""), str(problem.get("message") or "")
     if rule in POST_RULES:
         return POST_RULES[rule], message
+    if rule == "media_not_found":
+        return "media", message or "One of the chosen files is no longer in your library. Choose it again."
     account_id = _account_of(problem, body)
     account = next((a for a in accounts if a.id == account_id), None)
     if account is None:
@@ -577,6 +652,8 @@ def _request_field(path: str, body: Mapping[str, Any] | None, media_rows: list[i
         index = int(parts[1])
         name = MEDIA_FIELDS.get(parts[2], "url")
         row = media_rows[index] if index < len(media_rows) else index
+        if row == LIBRARY_ROW:
+            return "media", "One of the chosen files could not be read. Choose it again."
         return f"media-{row}-{name}", MEDIA_SENTENCES[name]
     if parts[0] == "targets" and len(parts) >= 3 and parts[1].isdigit():
         targets = (body or {}).get("targets") or []

@@ -77,7 +77,9 @@ class Upstream:
 
     async def call(self, request: Request, person: Person | None, method: str, service: str, path: str, *,
                    json: Any = None, params: dict[str, Any] | None = None,
-                   headers: dict[str, str] | None = None) -> httpx.Response:
+                   headers: dict[str, str] | None = None, content: Any = None, files: Any = None,
+                   auth: httpx.Auth | None = None, timeout: httpx.Timeout | None = None) -> httpx.Response:
+        """`content` or `files` stream a body (an upload) when given with the streaming `auth`."""
         # The browser's address and agent, as the proxied API gets them: identity's per-address limits and its
         # sessions list count the person, not the gateway.
         sent = {REQUEST_ID_HEADER: request.state.request_id, CLIENT_IP_HEADER: request.state.client_ip,
@@ -86,8 +88,10 @@ class Upstream:
             sent.update({USER_HEADER: person.user_id, SESSION_HEADER: person.session_id,
                          EMAIL_VERIFIED_HEADER: "1" if person.email_verified else "0"})
         query = {k: v for k, v in (params or {}).items() if v not in (None, "")}
-        return await self.client.request(method, f"{self.urls[service]}{path}", json=json, params=query,
-                                         headers=sent)
+        outgoing = self.client.build_request(method, f"{self.urls[service]}{path}", json=json, params=query,
+                                             headers=sent, content=content, files=files,
+                                             timeout=timeout or httpx.USE_CLIENT_DEFAULT)
+        return await self.client.send(outgoing, auth=auth or httpx.USE_CLIENT_DEFAULT)
 
 
 def page(request: Request, template: str, person: Person | None, *, status_code: int = 200,

@@ -3,6 +3,7 @@ the start of its caption, and what a person can do about a failed target. Plain 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -35,6 +36,29 @@ def overall_status(post: dict[str, Any]) -> str:
     if statuses and statuses <= FINAL_STATUSES:
         return next(s for s in ("failed", "published", "cancelled") if s in statuses)
     return "scheduled" if statuses <= {"scheduled"} else "in_progress"
+
+
+# Only the media service's own thumbnail route is shown: the page's CSP allows images from 'self' for it.
+THUMBNAIL = re.compile(r"^/api/v1/media/[0-9a-fA-F-]{36}/thumbnail$")
+
+
+@dataclass(frozen=True)
+class Thumbnail:
+    url: str
+    alt: str
+    kind: str
+
+
+def thumbnails(post: dict[str, Any], most: int | None = None) -> list[Thumbnail]:
+    """The post's library media as small pictures, each with its description (or which item it is)."""
+    found = []
+    for n, item in enumerate(post.get("media") or [], 1):
+        url = str(item.get("thumbnail_url") or "")
+        if THUMBNAIL.match(url):
+            kind = "video" if item.get("type") == "video" else "image"
+            alt = str(item.get("alt_text") or "").strip() or f"{kind.capitalize()} {n} of the post"
+            found.append(Thumbnail(url=url, alt=alt, kind=kind))
+    return found[:most] if most is not None else found
 
 
 def caption_start(caption: str | None, most: int = 120) -> str:
