@@ -1,4 +1,5 @@
-"""Identity's part of deleting an account: the person's profile, sessions, mailed links and sign-in trail."""
+"""Identity's part of deleting an account: the person's profile, notification choices, sessions, mailed links and
+sign-in trail."""
 
 from __future__ import annotations
 
@@ -27,6 +28,8 @@ async def erase_user(request: ErasureRequested, session: Session, outbox: Servic
         erased["sessions"] = await delete_rows(session, sa.delete(t.Session).where(t.Session.user_id == user.id))
         erased["email_links"] = await delete_rows(session, sa.delete(t.EmailToken).where(
             t.EmailToken.user_id == user.id))
+        erased["notification_preferences"] = await delete_rows(session, sa.delete(t.NotificationPreferences).where(
+            t.NotificationPreferences.user_id == user.id))
         erased["sign_in_attempts"] = await delete_rows(session, sa.delete(t.SignInAttempt).where(
             sa.or_(t.SignInAttempt.user_id == user.id, t.SignInAttempt.email_key == key)))
         erased["rate_limit_entries"] = await delete_rows(session, sa.delete(t.RateLimitHit).where(

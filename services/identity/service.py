@@ -11,20 +11,23 @@ from typing import Literal
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.identity import tables as t
 from services.identity.mailer import Mail, Mailer, greeting
 from services.identity.passwords import Hasher, PasswordRejected, check_policy
+from services.identity.preferences import NotificationChoices, change_choices, choices_of
 from services.identity.settings import IdentitySettings
 from services.identity.tokens import email_key, new_token, token_hash
-from shared.errors import BadRequest, Forbidden, NotFound, TooManyRequests, Unauthorized, Unprocessable
+from shared.errors import BadRequest, Conflict, Forbidden, NotFound, TooManyRequests, Unauthorized, Unprocessable
 from shared.events import UserEmailVerified, UserPasswordChanged, UserRegistered
 from shared.runtime import ServiceRuntime
 from shared.validation import valid_zone
 
 VERIFY = "verify"
 RESET = "reset"
+EMAIL_CHANGE = "email_change"
 HOUR = timedelta(hours=1)
 SESSION_TOUCH_INTERVAL = timedelta(seconds=60)
 
@@ -39,9 +42,20 @@ def too_many_attempts(what: str) -> TooManyRequests:
                            code="too_many_attempts", headers={"Retry-After": "3600"})
 
 
+def email_taken() -> Conflict:
+    message = "Another account uses this address now, so yours keeps its address. Choose another one."
+    return Conflict(message, code="email_taken")
+
+
 def invalid_link() -> BadRequest:
     return BadRequest("This link is invalid, was already used, or has expired. Ask for a new one.",
                       code="invalid_token")
+
+
+def masked(email: str) -> str:
+    """Enough of an address for its owner to recognise it, not enough to hand it on: n***@example.com."""
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}***@{domain}"
 
 
 @dataclass(frozen=True)
@@ -55,6 +69,18 @@ class SignedIn:
     user: t.User
     token: str
     max_age: int
+
+
+@dataclass(frozen=True)
+class Profile:
+    user: t.User
+    pending_email: str | None
+
+
+@dataclass(frozen=True)
+class SignInPage:
+    attempts: list[t.SignInAttempt]
+    more: bool
 
 
 @dataclass(frozen=True)
@@ -132,13 +158,25 @@ class IdentityService:
             token = await self._issue_email_token(session, user, VERIFY)
         self._mail_verification(user, token)
 
-    async def verify_email(self, token: str) -> t.User:
-        async with self.runtime.transaction() as session:
-            record, user = await self._consume_email_token(session, token, VERIFY)
-            if user.email_verified_at is None:
-                user.email_verified_at = self.now()
-                await self.runtime.outbox.add(session, UserEmailVerified(user_id=user.id))
-        return user
+    async def verify_email(self, token: str) -> bool:
+        """Follows a verification link, or an email change's: that one also makes its address the account's.
+        Whether it changed the address."""
+        old_email = None
+        try:
+            async with self.runtime.transaction() as session:
+                record, user = await self._consume_email_token(session, token, (VERIFY, EMAIL_CHANGE))
+                was_verified = user.email_verified_at is not None
+                if record.purpose == EMAIL_CHANGE:
+                    old_email = await self._switch_email(session, user, record)
+                if not was_verified:
+                    user.email_verified_at = user.email_verified_at or self.now()
+                    await self.runtime.outbox.add(session, UserEmailVerified(user_id=user.id))
+        except IntegrityError:
+            raise email_taken() from None  # another account took the address while this link was being followed
+        if old_email is None:
+            return False
+        self._mail_email_changed(user, old_email)
+        return True
 
     # --- sessions ------------------------------------------------------------------------------
 
@@ -213,6 +251,26 @@ class IdentityService:
             if result.rowcount == 0:  # type: ignore[attr-defined]
                 raise NotFound("No such session.", code="session_not_found")
 
+    async def revoke_other_sessions(self, user_id: uuid.UUID, keep_session: uuid.UUID | None) -> int:
+        async with self.runtime.transaction() as session:
+            revoke = sa.update(t.Session).where(t.Session.user_id == user_id, t.Session.revoked_at.is_(None))
+            if keep_session is not None:
+                revoke = revoke.where(t.Session.id != keep_session)
+            result = await session.execute(revoke.values(revoked_at=self.now()))
+            return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def sign_in_history(self, user_id: uuid.UUID, *, before: tuple[datetime, int] | None,
+                              limit: int) -> SignInPage:
+        """Newest first; `before` is the (time, id) of the last attempt of the previous page."""
+        query = sa.select(t.SignInAttempt).where(t.SignInAttempt.user_id == user_id)
+        if before is not None:
+            query = query.where(sa.tuple_(t.SignInAttempt.at, t.SignInAttempt.id) < sa.tuple_(
+                sa.literal(before[0], t.Timestamp), sa.literal(before[1], sa.BigInteger())))
+        async with self.runtime.sessionmaker() as session:
+            rows = list(await session.scalars(
+                query.order_by(t.SignInAttempt.at.desc(), t.SignInAttempt.id.desc()).limit(limit + 1)))
+        return SignInPage(attempts=rows[:limit], more=len(rows) > limit)
+
     async def get_user(self, user_id: uuid.UUID) -> t.User:
         async with self.runtime.sessionmaker() as session:
             user = await session.get(t.User, user_id)
@@ -234,6 +292,88 @@ class IdentityService:
             if timezone is not None:
                 user.timezone = timezone
         return user
+
+    async def profile(self, user_id: uuid.UUID) -> Profile:
+        async with self.runtime.sessionmaker() as session:
+            user = await session.get(t.User, user_id)
+            if user is None:
+                raise Unauthorized()
+            return Profile(user=user, pending_email=await self._pending_email(session, user_id))
+
+    # --- email change ----------------------------------------------------------------------------
+
+    async def request_email_change(self, *, user_id: uuid.UUID, new_email: str, password: str,
+                                   client: ClientInfo) -> str:
+        """Mails a link to the new address, which switches the account to it when followed, and a notice to the
+        current one. An address another account uses gets the same answer and pending state, but its owner is
+        told instead and no link exists: nobody learns from this which addresses have accounts."""
+        new_email = new_email.strip().lower()
+        user = await self.get_user(user_id)
+        if new_email == user.email:
+            message = "This is already the address of your account."
+            raise Unprocessable(message, code="email_unchanged", details=[{"field": "new_email", "message": message}])
+        if not await self._password_checked_again(user, password, client, "email_change"):
+            raise Forbidden("The password is not correct.", code="wrong_password")
+        token = new_token()
+        async with self.runtime.transaction() as session:
+            await self._limit(session, f"mail-ip:{client.ip}", self.settings.mail_requests_per_ip_per_hour)
+            user = await session.get_one(t.User, user_id, with_for_update=True)
+            if not await self._under_limit(session, f"email-change:{email_key(user.email)}",
+                                           self.settings.mails_per_account_per_hour):
+                raise TooManyRequests("You asked to change your address too many times in the last hour. Try "
+                                      "again later.", code="too_many_email_changes", headers={"Retry-After": "3600"})
+            await self._end_links(session, user.id, (EMAIL_CHANGE,))
+            owner = await session.scalar(sa.select(t.User).where(t.User.email == new_email))
+            await self._issue_email_token(session, user, EMAIL_CHANGE, token, email=new_email)
+        if owner is None:
+            self._mail_email_confirmation(new_email, token)
+        else:
+            self.mailer.send_later(Mail(
+                to=owner.email, subject="Someone tried to use your email for another Postifys account",
+                text=f"{greeting(owner)}\n\nSomeone signed in to another Postifys account asked to change its "
+                     "address to this one. It stays yours: nothing changes on your account, and nobody can take an "
+                     "address without its mailbox. You can ignore this message.",
+                link=f"{self.settings.public_url}/", link_label="Open Postifys"))
+        self._mail_email_change_notice(user, new_email)
+        return new_email
+
+    async def cancel_email_change(self, user_id: uuid.UUID) -> None:
+        async with self.runtime.transaction() as session:
+            await self._end_links(session, user_id, (EMAIL_CHANGE,))
+
+    async def _pending_email(self, session: AsyncSession, user_id: uuid.UUID) -> str | None:
+        return await session.scalar(
+            sa.select(t.EmailToken.email).where(t.EmailToken.user_id == user_id, t.EmailToken.purpose == EMAIL_CHANGE,
+                                                t.EmailToken.used_at.is_(None), t.EmailToken.expires_at > self.now())
+            .order_by(t.EmailToken.created_at.desc()).limit(1))
+
+    async def _switch_email(self, session: AsyncSession, user: t.User, record: t.EmailToken) -> str:
+        assert record.email is not None
+        taken = await session.scalar(sa.select(t.User.id).where(t.User.email == record.email, t.User.id != user.id))
+        if taken is not None:
+            raise email_taken()
+        old_email = user.email
+        user.email = record.email
+        user.email_verified_at = self.now()
+        # Links mailed to the old address (a reset among them) must not outlive it, nor other pending changes.
+        await self._end_links(session, user.id, (VERIFY, RESET, EMAIL_CHANGE))
+        return old_email
+
+    async def _end_links(self, session: AsyncSession, user_id: uuid.UUID, purposes: tuple[str, ...]) -> None:
+        await session.execute(sa.update(t.EmailToken).where(t.EmailToken.user_id == user_id,
+                                                            t.EmailToken.purpose.in_(purposes),
+                                                            t.EmailToken.used_at.is_(None))
+                              .values(used_at=self.now()))
+
+    # --- notification preferences ----------------------------------------------------------------
+
+    async def notification_choices(self, user_id: uuid.UUID) -> NotificationChoices:
+        async with self.runtime.sessionmaker() as session:
+            return await choices_of(session, user_id)
+
+    async def change_notification_choices(self, user_id: uuid.UUID, **choices: bool | None) -> NotificationChoices:
+        async with self.runtime.transaction() as session:
+            return await change_choices(session, user_id, self.now(), **choices)
 
     # --- passwords -----------------------------------------------------------------------------
 
@@ -257,7 +397,7 @@ class IdentityService:
 
     async def confirm_password_reset(self, *, token: str, password: str) -> None:
         async with self.runtime.transaction() as session:
-            record, user = await self._consume_email_token(session, token, RESET)
+            record, user = await self._consume_email_token(session, token, (RESET,))
             password_problem(password, email=user.email, name=user.name)
             await self._set_password(session, user, password, keep_session=None, reason="reset")
             # Following the mailed link proves the address too.
@@ -291,7 +431,8 @@ class IdentityService:
                                       .values(revoked_at=self.now()))
 
     async def _password_checked_again(self, user: t.User, password: str, client: ClientInfo,
-                                      action: Literal["password_change", "password_confirm"]) -> bool:
+                                      action: Literal["password_change", "password_confirm", "email_change"],
+                                      ) -> bool:
         """A signed-in person's password, checked again: counted like sign-ins, against the same limits, so that a
         stolen session is no way to guess the password without limit. Too many failures: `too_many_attempts`."""
         key = email_key(user.email)
@@ -317,9 +458,8 @@ class IdentityService:
         if keep_session is not None:
             revoke = revoke.where(t.Session.id != keep_session)
         await session.execute(revoke.values(revoked_at=now))
-        await session.execute(sa.update(t.EmailToken).where(t.EmailToken.user_id == user.id,
-                                                            t.EmailToken.purpose == RESET,
-                                                            t.EmailToken.used_at.is_(None)).values(used_at=now))
+        # A pending email change ends too: the notice of one tells its owner a new password cancels it.
+        await self._end_links(session, user.id, (RESET, EMAIL_CHANGE))
         await self.runtime.outbox.add(session, UserPasswordChanged(user_id=user.id, reason=reason))
 
     async def _open_session(self, session: AsyncSession, user: t.User, client: ClientInfo) -> str:
@@ -332,22 +472,22 @@ class IdentityService:
         return token
 
     async def _issue_email_token(self, session: AsyncSession, user: t.User, purpose: str,
-                                 token: str | None = None) -> str:
+                                 token: str | None = None, *, email: str | None = None) -> str:
         token = token or new_token()
         now = self.now()
-        lifetime = (self.settings.verification_token_lifetime_seconds if purpose == VERIFY
-                    else self.settings.reset_token_lifetime_seconds)
+        lifetime = (self.settings.reset_token_lifetime_seconds if purpose == RESET
+                    else self.settings.verification_token_lifetime_seconds)
         session.add(t.EmailToken(id=uuid.uuid4(), user_id=user.id, purpose=purpose, token_hash=token_hash(token),
-                                 created_at=now, expires_at=now + timedelta(seconds=lifetime)))
+                                 created_at=now, expires_at=now + timedelta(seconds=lifetime), email=email))
         return token
 
     async def _consume_email_token(self, session: AsyncSession, token: str,
-                                   purpose: str) -> tuple[t.EmailToken, t.User]:
+                                   purposes: tuple[str, ...]) -> tuple[t.EmailToken, t.User]:
         now = self.now()
         row = (await session.execute(
             sa.select(t.EmailToken, t.User).join(t.User, t.User.id == t.EmailToken.user_id)
-            .where(t.EmailToken.token_hash == token_hash(token), t.EmailToken.purpose == purpose)
-            .with_for_update(of=t.EmailToken)
+            .where(t.EmailToken.token_hash == token_hash(token), t.EmailToken.purpose.in_(purposes))
+            .with_for_update(of=(t.EmailToken, t.User))
         )).first()
         if row is None:
             raise invalid_link()
@@ -363,6 +503,34 @@ class IdentityService:
             text=f"{greeting(user)}\n\nWelcome to Postifys. Confirm that this is your email address to start "
                  "connecting accounts and publishing. The link works once, for 24 hours.",
             link=f"{self.settings.public_url}/verify-email#token={token}", link_label="Confirm my email"))
+
+    def _mail_email_confirmation(self, new_email: str, token: str) -> None:
+        # Not greeted by name: whoever typed this address may not be its owner.
+        self.mailer.send_later(Mail(
+            to=new_email, subject="Confirm your new email address for Postifys",
+            text="Hello,\n\nSomeone signed in to Postifys asked to use this address for their account. If it was "
+                 "you, confirm it: the link works once, for 24 hours, and your account uses this address from "
+                 "then on. If it was not you, ignore this message and nothing changes.",
+            link=f"{self.settings.public_url}/verify-email#token={token}", link_label="Confirm my new address"))
+
+    def _mail_email_change_notice(self, user: t.User, new_email: str) -> None:
+        self.mailer.send_later(Mail(
+            to=user.email, subject="Your Postifys email address is about to change",
+            text=f"{greeting(user)}\n\nSomeone signed in to your Postifys account asked to change its email "
+                 f"address to {masked(new_email)}. Nothing changes until the new address is confirmed from the "
+                 "mail sent to it, and until then this address stays the account's.\n\nIf it was you, there is "
+                 "nothing to do here. If it was not, reset your password from the sign-in page now: a new password "
+                 "cancels the change and signs out every session. Then check the sessions listed in your "
+                 "security settings."))
+
+    def _mail_email_changed(self, user: t.User, old_email: str) -> None:
+        self.mailer.send_later(Mail(
+            to=old_email, subject="Your Postifys email address was changed",
+            text=f"{greeting(user)}\n\nThe email address of your Postifys account was just changed to the new "
+                 "address, which was confirmed from the mail sent to it. Mail from Postifys goes there from now "
+                 "on, and links sent here before no longer work.\n\nIf this was not you, someone who knew your "
+                 "password has changed it: write to info@postifys.com from this address, and we will help you "
+                 "get the account back."))
 
     def _mail_password_changed(self, user: t.User) -> None:
         self.mailer.send_later(Mail(
@@ -391,7 +559,8 @@ class IdentityService:
         return await session.scalar(
             sa.select(sa.func.count()).select_from(t.SignInAttempt)
             .where(condition, t.SignInAttempt.at > since,
-                   t.SignInAttempt.outcome.in_(("failed", "failed_password_change", "failed_password_confirm")))) or 0
+                   t.SignInAttempt.outcome.in_(("failed", "failed_password_change", "failed_password_confirm",
+                                                "failed_email_change")))) or 0
 
     async def _under_limit(self, session: AsyncSession, key: str, limit: int) -> bool:
         now = self.now()

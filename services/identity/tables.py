@@ -50,7 +50,7 @@ class Session(Base):
 
 
 class EmailToken(Base):
-    """Single-use links mailed to a user: email verification and password reset."""
+    """Single-use links mailed to a user: email verification, password reset and email change."""
 
     __tablename__ = "email_tokens"
     __table_args__ = (sa.Index(None, "user_id", "purpose", "created_at"),)
@@ -62,6 +62,20 @@ class EmailToken(Base):
     created_at: Mapped[datetime] = mapped_column(Timestamp)
     expires_at: Mapped[datetime] = mapped_column(Timestamp)
     used_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    # An email change's link proves this address, the one the account switches to; other links prove none.
+    email: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class NotificationPreferences(Base):
+    """Which mails a person wants about their posts and accounts; no row means the defaults."""
+
+    __tablename__ = "notification_preferences"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    target_failed: Mapped[bool] = mapped_column(sa.Boolean)
+    post_published: Mapped[bool] = mapped_column(sa.Boolean)
+    reauth_required: Mapped[bool] = mapped_column(sa.Boolean)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp)
 
 
 class SignInAttempt(Base):

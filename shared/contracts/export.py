@@ -21,6 +21,14 @@ OffsetTime = Annotated[datetime, PlainSerializer(lambda value: value.isoformat()
 
 # --- identity ------------------------------------------------------------------------------------------------
 
+class NotificationChoicesExport(BaseModel):
+    """Which mails the person asked for; the defaults until they chose."""
+
+    target_failed: bool = True
+    post_published: bool = False
+    reauth_required: bool = True
+
+
 class ProfileExport(BaseModel):
     id: uuid.UUID
     name: str
@@ -30,6 +38,9 @@ class ProfileExport(BaseModel):
     password_changed_at: datetime = Field(description="When the password was last set (at sign-up, at first).")
     created_at: datetime
     timezone: str = Field(description="The IANA time zone posts are scheduled in, e.g. Europe/Paris.")
+    pending_email: str | None = Field(default=None, description="The address an email change waits to be confirmed "
+                                                                "at.")
+    notifications: NotificationChoicesExport = Field(default_factory=NotificationChoicesExport)
 
 
 class SessionExport(BaseModel):

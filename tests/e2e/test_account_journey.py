@@ -28,7 +28,7 @@ async def test_sign_up_verify_sign_in_reset_and_sign_in_again(client: httpx.Asyn
     me = await client.get("/api/v1/me")
     assert me.status_code == 200
     assert me.json() == {"id": user_id, "name": "Ada Lovelace", "email": email, "email_verified": True,
-                         "timezone": "UTC"}
+                         "timezone": "UTC", "pending_email": None}
 
     reset = await client.post("/api/v1/auth/password-reset", json={"email": email})
     assert reset.status_code == 202
