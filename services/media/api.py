@@ -26,6 +26,7 @@ from services.media.tokens import VERSION as TOKEN_VERSION
 from shared.contracts.media import MediaItem
 from shared.errors import ERROR_RESPONSES, BadRequest, NotFound, PostifysError, Unauthorized
 from shared.http.callers import VerifiedDep, caller_from_headers
+from shared.http.errors import refuse_other_methods
 from shared.internal import callers, streamed_body
 from shared.validation import StrictModel
 
@@ -172,6 +173,8 @@ def build_routers(service: MediaService) -> tuple[APIRouter, APIRouter, APIRoute
     def offset_headers(row: Upload) -> dict[str, str]:
         return {"Upload-Offset": str(row.offset), "Upload-Length": str(row.size_bytes), "Tus-Resumable": "1.0.0",
                 "Cache-Control": "no-store"}
+
+    refuse_other_methods(api, "/uploads", "POST")
 
     @api.head("/uploads/{upload_id}", summary="Where an upload stands (Upload-Offset)")
     async def upload_offset(upload_id: uuid.UUID, caller: VerifiedDep) -> Response:

@@ -16,6 +16,7 @@ from services.publisher.tables import Post, Target, TargetEvent
 from shared.contracts.media import MediaProbe
 from shared.errors import ERROR_RESPONSES, BadRequest
 from shared.http.callers import CallerDep, VerifiedDep
+from shared.http.errors import refuse_other_methods
 from shared.validation import Instant, StrictModel, sane
 
 
@@ -249,6 +250,8 @@ def build_router(service: PostService) -> APIRouter:
     async def check(body: PostIn, caller: VerifiedDep) -> CheckOut:
         await service.dry_run(caller.user_id, draft_of(body))
         return CheckOut(problems=[])
+
+    refuse_other_methods(api, "/posts/check", "POST")
 
     @api.get("/posts", response_model=PostList, description=LIST_DESCRIPTION)
     async def list_posts(caller: CallerDep, status: Annotated[str | None, Query(max_length=20)] = None,

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 import structlog
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
@@ -34,6 +34,21 @@ def allowed_methods(request: Request) -> set[str]:
     return methods - {"HEAD"} if "GET" not in methods else methods
 
 
+class OnlyThese(StarletteHTTPException):
+    """A 405 whose Allow header is already exact (Starlette's own names only the first route's methods)."""
+
+
+def refuse_other_methods(router: APIRouter, path: str, *allowed: str) -> None:
+    """For a fixed path beside a parametrised one (`/posts/check` beside `/posts/{post_id}`): any other method is
+    a 405 naming the allowed ones, not the parametrised route's 422 for an id that is not one. Register it before
+    the parametrised routes."""
+    others = [method for method in ("GET", "PUT", "PATCH", "DELETE", "POST") if method not in allowed]
+
+    @router.api_route(path, methods=others, include_in_schema=False, response_model=None)
+    async def method_not_allowed() -> NoReturn:
+        raise OnlyThese(405, "Method not allowed.", headers={"Allow": ", ".join(allowed)})
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(PostifysError)
     async def _postifys_error(_: Request, exc: PostifysError) -> JSONResponse:
@@ -53,7 +68,7 @@ def install_error_handlers(app: FastAPI) -> None:
         codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
         message = exc.detail if isinstance(exc.detail, str) else "Request refused."
         headers = dict(getattr(exc, "headers", None) or {})
-        if exc.status_code == 405:
+        if exc.status_code == 405 and not isinstance(exc, OnlyThese):
             # Starlette names only the first route's methods; a path can have several routes.
             headers["Allow"] = ", ".join(sorted(allowed_methods(request)))
         return JSONResponse(error_body(codes.get(exc.status_code, "http_error"), message),
