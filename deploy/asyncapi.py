@@ -17,6 +17,8 @@ from services.connector.app import create_app as connector_app
 from services.connector.settings import ConnectorSettings
 from services.identity.app import create_app as identity_app
 from services.identity.settings import IdentitySettings
+from services.media.app import create_app as media_app
+from services.media.settings import MediaSettings
 from services.privacy.app import create_app as privacy_app
 from services.privacy.settings import PrivacySettings
 from services.publisher.app import create_app as publisher_app
@@ -42,7 +44,7 @@ def runtimes() -> list[ServiceRuntime]:
     fixed: dict[str, Any] = {"env": "development", "amqp_prefix": "postifys"}
     apps = [identity_app(IdentitySettings(**fixed)), connector_app(ConnectorSettings(**fixed)),
             publisher_app(PublisherSettings(**fixed)), webhooks_app(WebhooksSettings(**fixed)),
-            privacy_app(PrivacySettings(**fixed))]
+            privacy_app(PrivacySettings(**fixed)), media_app(MediaSettings(**fixed))]
     return [app.state.runtime for app in apps]
 
 
