@@ -142,12 +142,13 @@ async def test_settings_and_the_deletion_confirmations(signed_in: Any, axe: Any)
     page.guard.allow("status of 403")
     await page.goto("/settings")
     await axe(page)
-    assert await page.get_by_role("cell", name=re.compile("This browser")).count() == 1
     await page.get_by_label("Time zone").select_option("Europe/Lisbon")
     await page.get_by_role("button", name="Save your profile").click()
     await page.wait_for_url(re.compile(r"notice=settings_saved$"))
     assert await page.get_by_label("Time zone").input_value() == "Europe/Lisbon"
 
+    await page.get_by_role("navigation", name="Settings").get_by_role("link", name="Security").click()
+    assert await page.get_by_role("cell", name=re.compile("This device")).count() == 1
     await page.get_by_label("Current password").fill("")
     await page.get_by_label("New password").fill("short")
     await page.get_by_role("button", name="Change the password").click()
@@ -155,7 +156,8 @@ async def test_settings_and_the_deletion_confirmations(signed_in: Any, axe: Any)
     assert "Enter your current password" in await page.locator("#error-summary").inner_text()
     await axe(page)
 
-    await page.get_by_role("link", name="Delete connected accounts…").click()
+    await page.goto("/settings/data")
+    await page.get_by_role("button", name="Review what is deleted…").click()
     assert await page.get_by_role("heading", level=1).inner_text() == "Delete your connected accounts?"
     assert await page.get_by_role("listitem").filter(has_text="Acme Bakery (Facebook)").count() == 1
     await axe(page)
@@ -164,6 +166,7 @@ async def test_settings_and_the_deletion_confirmations(signed_in: Any, axe: Any)
     await page.get_by_role("link", name="Delete your account…").click()
     assert await page.get_by_role("heading", level=1).inner_text() == "Delete your Postifys account?"
     await page.get_by_label("Your password").fill("not my password at all")
+    await page.get_by_label("Type your email address to confirm").fill(page.member.user["email"])
     await page.get_by_role("button", name="Delete my account").click()
     await page.wait_for_selector("#error-summary")
     assert "Your password is not right." in await page.locator("#error-summary").inner_text()

@@ -17,6 +17,7 @@ from tests.support import Stack
 SIGNED_OUT = ["/", "/signin", "/signup", "/forgot-password", "/reset-password", "/verify-email", "/privacy",
               "/privacy/deletion-instructions"]
 PHONE = {"width": 375, "height": 740}
+SETTINGS = ["/settings", "/settings/security", "/settings/notifications", "/settings/data"]
 
 
 async def signed_in_paths(member: BrowserMember, stack: Stack) -> list[str]:
@@ -28,7 +29,8 @@ async def signed_in_paths(member: BrowserMember, stack: Stack) -> list[str]:
     assert created.status_code == 201, created.text
     post_id = created.json()["id"]
     return ["/", "/compose", f"/compose?post={post_id}", "/calendar", "/calendar?view=week", "/posts",
-            f"/posts/{post_id}", "/accounts", f"/accounts/{member.accounts['1029']}/disconnect", "/settings"]
+            f"/posts/{post_id}", "/accounts", f"/accounts/{member.accounts['1029']}/disconnect", *SETTINGS,
+            "/settings/delete-connections", "/settings/delete-account"]
 
 
 async def check_layout(page: Any, *, signed_in: bool) -> None:
@@ -81,7 +83,7 @@ async def test_every_signed_in_page(new_page: Any, member: BrowserMember, axe: A
         assert await fits_a_phone(phone), f"{path} scrolls sideways at 375 px"
 
 
-@pytest.mark.parametrize("path", ["/compose", "/calendar", "/posts", "/accounts", "/settings"])
+@pytest.mark.parametrize("path", ["/compose", "/calendar", "/posts", "/accounts", *SETTINGS])
 async def test_signed_in_pages_send_a_stranger_to_sign_in(stack: Stack, path: str) -> None:
     async with httpx.AsyncClient(base_url=stack.gateway) as http:
         response = await http.get(path)

@@ -15,6 +15,8 @@ import pytest
 from tests.support import STRONG_PASSWORD, Stack, connect, sandbox, sign_in, sign_up, token_from, unique_email, wait_for
 
 NEW_PASSWORD = "another long sentence to remember"
+IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+          "Version/17.5 Mobile/15E148 Safari/604.1")
 
 
 @pytest.fixture
@@ -128,7 +130,8 @@ async def test_sign_up_confirm_sign_in_connect_and_disconnect_with_forms(web: ht
     assert f'/accounts/{bakery["id"]}/disconnect' not in after.text
     assert (await web.get(f"/accounts/{bakery['id']}/disconnect")).status_code == 404
 
-    for path in ("/settings", "/settings/delete-connections", "/settings/delete-account", "/forgot-password"):
+    for path in ("/settings", "/settings/security", "/settings/notifications", "/settings/data",
+                 "/settings/delete-connections", "/settings/delete-account", "/forgot-password"):
         assert_private(await web.get(path))
 
     signed_out = await web.post("/signout")
@@ -217,7 +220,7 @@ async def test_settings_change_the_zone_the_password_and_sessions(web: httpx.Asy
                                                                   ) -> None:
     user = await sign_up(web, stack)
     async with httpx.AsyncClient(base_url=stack.gateway, headers={"X-Forwarded-For": stack.new_client_ip(),
-                                                                  "User-Agent": "Mozilla/5.0 (iPhone) Safari/604.1"},
+                                                                  "User-Agent": IPHONE},
                                  ) as phone:
         await sign_in(phone, user)
         assert (await web.post("/signin", data=user)).status_code == 303
@@ -225,8 +228,9 @@ async def test_settings_change_the_zone_the_password_and_sessions(web: httpx.Asy
         settings = await web.get("/settings")
         assert settings.status_code == 200
         assert selected_zone(settings.text) == "UTC"
-        assert "Firefox on Linux" in settings.text
-        assert "Safari on iOS" in settings.text
+        security = await web.get("/settings/security")
+        assert "Firefox on Linux" in security.text
+        assert "Safari on iOS" in security.text
 
         unknown = await web.post("/settings/profile", data={"name": "Test Person", "timezone": "Mars/Olympus"})
         assert unknown.status_code == 422
@@ -241,7 +245,7 @@ async def test_settings_change_the_zone_the_password_and_sessions(web: httpx.Asy
         phone_session = next(s for s in (await web.get("/api/v1/auth/sessions")).json()["items"]
                              if not s["current"])
         revoked = await web.post(f"/settings/sessions/{phone_session['id']}/revoke")
-        assert revoked.headers["location"] == "/settings?notice=session_revoked"
+        assert revoked.headers["location"] == "/settings/security?notice=session_revoked"
         assert (await phone.get("/api/v1/me")).status_code == 401
 
     wrong = await web.post("/settings/password", data={"current_password": "not it at all",
@@ -251,7 +255,7 @@ async def test_settings_change_the_zone_the_password_and_sessions(web: httpx.Asy
     changed = await web.post("/settings/password", data={"current_password": user["password"],
                                                              "new_password": NEW_PASSWORD})
     assert changed.status_code == 303
-    assert changed.headers["location"] == "/settings?notice=password_updated"
+    assert changed.headers["location"] == "/settings/security?notice=password_updated"
     assert (await web.get("/settings")).status_code == 200  # this browser stays signed in
 
 
@@ -270,14 +274,24 @@ async def test_deleting_connections_and_the_account_go_through_a_confirmation(we
     assert deleted.headers["location"].startswith("/privacy/deletion/")
     status = await web.get(deleted.headers["location"], headers={"accept": "text/html"})
     assert status.status_code == 200
+    assert '<main id="content"' in status.text  # in the layout
+    assert "Connected accounts, their permissions and platform tokens" in status.text
+    as_json = await web.get(deleted.headers["location"])  # Meta's and the page's own refreshing
+    assert as_json.json()["confirmation_code"] in deleted.headers["location"]
 
     asked = await web.get("/settings/delete-account")
     assert "This deletes the account of" in asked.text
     assert '<label for="password">Your password</label>' in asked.text
-    refused = await web.post("/settings/delete-account", data={"password": "certainly not it"})
+    untyped = await web.post("/settings/delete-account", data={"password": user["password"], "confirm_email": "x"})
+    assert untyped.status_code == 422
+    assert "Type your email address exactly as it is shown" in untyped.text
+    assert (await web.get("/settings")).status_code == 200  # nothing was asked of privacy
+    refused = await web.post("/settings/delete-account", data={"password": "certainly not it",
+                                                               "confirm_email": user["email"]})
     assert refused.status_code == 403
     assert "Your password is not right." in refused.text
-    gone = await web.post("/settings/delete-account", data={"password": user["password"]})
+    gone = await web.post("/settings/delete-account", data={"password": user["password"],
+                                                            "confirm_email": user["email"].upper()})
     assert gone.status_code == 303, gone.text
     assert gone.headers["location"].startswith("/privacy/deletion/")
     assert (await web.get("/settings")).status_code == 303

@@ -244,7 +244,9 @@ def register(router: APIRouter, deps: WebDeps) -> None:
         if answer is None:
             return verify_page(request, person, token=token, errors={"_service": UNAVAILABLE}, status_code=503)
         if answer.status_code == 200:
-            return redirect("/" if person else "/signin", notice="email_verified")
+            changed = answer.json().get("email_changed") is True
+            return redirect(("/settings" if changed else "/") if person else "/signin",
+                            notice="email_changed" if changed else "email_verified")
         return verify_page(request, person, token=token,
                            errors=field_errors(answer, {"token": "Enter the confirmation code from the link we "
                                                                  "sent you"}, "token"),

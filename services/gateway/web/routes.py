@@ -9,7 +9,18 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
 
-from services.gateway.web import accounts, auth, calendar, compose, documents, posts, profile
+from services.gateway.web import (
+    account_security,
+    accounts,
+    auth,
+    calendar,
+    compose,
+    documents,
+    notification_choices,
+    posts,
+    profile,
+    your_data,
+)
 from services.gateway.web.context import page
 from services.gateway.web.deps import WebDeps
 from shared.errors import PostifysError
@@ -40,6 +51,7 @@ class PageRoute(APIRoute):
 
 def web_router(deps: WebDeps) -> APIRouter:
     router = APIRouter(include_in_schema=False, route_class=PageRoute)
-    for screen in (auth, accounts, compose, posts, calendar, profile, documents):
+    for screen in (auth, accounts, compose, posts, calendar, profile, account_security, notification_choices,
+                   your_data, documents):
         screen.register(router, deps)
     return router
