@@ -36,6 +36,7 @@ from services.gateway.security import client_address, is_cross_site
 from services.gateway.settings import GatewaySettings
 from services.gateway.web.context import Upstream, content_security_policy
 from services.gateway.web.deps import WebDeps
+from services.gateway.web.error_pages import not_found_page, rate_limited_page, wants_page
 from services.gateway.web.library import UPLOAD_PAGE
 from services.gateway.web.routes import web_router
 from shared.errors import PostifysError, error_body
@@ -109,6 +110,8 @@ def create_app(given: GatewaySettings | None = None) -> FastAPI:
     def refusal(request: Request, address: str) -> Response | None:
         path = request.url.path
         allowed, retry_after = limits.allow(path, address)
+        if not allowed and wants_page(request):
+            return rate_limited_page(request, max(1, round(retry_after)))
         if not allowed:
             return JSONResponse(error_body("rate_limited", "Too many requests. Slow down and try again."),
                                 status_code=429, headers={"Retry-After": str(max(1, round(retry_after)))})
@@ -269,6 +272,8 @@ def create_app(given: GatewaySettings | None = None) -> FastAPI:
         if any(s in (".", "..") for s in segments) or "internal" in segments[:2]:
             return JSONResponse(error_body("bad_request", "The request path is not allowed."), status_code=400)
         service = service_for(request.url.path)
+        if service is None and wants_page(request):
+            return not_found_page(request)
         if service is None:
             return JSONResponse(error_body("not_found", "Not found."), status_code=404)
         return await forward(request, service)

@@ -295,3 +295,26 @@ async def test_deleting_connections_and_the_account_go_through_a_confirmation(we
     assert gone.status_code == 303, gone.text
     assert gone.headers["location"].startswith("/privacy/deletion/")
     assert (await web.get("/settings")).status_code == 303
+
+
+async def test_a_browser_refused_by_the_rate_limit_or_at_an_unknown_address_gets_a_page(stack: Stack) -> None:
+    async with httpx.AsyncClient(base_url=stack.gateway, headers={"X-Forwarded-For": stack.new_client_ip(),
+                                                                  "Accept": "text/html,*/*;q=0.8"}) as browser:
+        missing = await browser.get("/no/such/page")
+        assert missing.status_code == 404
+        assert missing.headers["content-type"].startswith("text/html")
+        assert "Page not found" in missing.text
+        assert '<main id="content"' in missing.text
+        api = await browser.get("/api/v1/no-such-thing")
+        assert api.status_code == 404
+        assert api.json()["error"]["code"] == "not_found"
+
+        answers = [await browser.get("/no/such/page") for _ in range(130)]
+        limited = answers[-1]
+        assert limited.status_code == 429
+        assert limited.headers["content-type"].startswith("text/html")
+        assert "Too many requests" in limited.text
+        assert '<main id="content"' in limited.text
+        assert int(limited.headers["retry-after"]) >= 1
+        assert "script-src 'self'" in limited.headers["content-security-policy"]
+        assert (await browser.get("/api/v1/me")).json()["error"]["code"] == "rate_limited"
