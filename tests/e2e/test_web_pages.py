@@ -318,3 +318,39 @@ async def test_a_browser_refused_by_the_rate_limit_or_at_an_unknown_address_gets
         assert int(limited.headers["retry-after"]) >= 1
         assert "script-src 'self'" in limited.headers["content-security-policy"]
         assert (await browser.get("/api/v1/me")).json()["error"]["code"] == "rate_limited"
+
+
+async def test_the_sign_in_history_pages_and_a_deletion_names_only_the_chosen_accounts(web: httpx.AsyncClient,
+                                                                                       stack: Stack) -> None:
+    await sandbox(stack, "POST", "/_sandbox/reset")
+    user = await sign_up(web, stack)
+    for _ in range(11):  # more than a page of the history
+        assert (await web.post("/signin", data=user)).status_code == 303
+    first = await web.get("/settings/security")
+    assert first.text.count("<td>Succeeded</td>") == 10
+    older = re.search(r'href="(/settings/security\?before=[^"#]+)', first.text)
+    assert older, "no link to older sign-ins"
+    second = await web.get(html.unescape(older.group(1)))
+    assert second.status_code == 200
+    assert second.text.count("<td>Succeeded</td>") == 1
+    assert "Newest sign-ins" in second.text
+
+    await connect(web, stack, "tiktok")
+    await connect(web, stack, "facebook")
+    accounts = (await web.get("/api/v1/accounts")).json()["items"]
+    kept, chosen = accounts[0], accounts[1]
+    confirmation = await web.get("/settings/delete-connections", params={"account": chosen["id"]})
+    assert f'<input type="hidden" name="account" value="{chosen["id"]}">' in confirmation.text
+    assert "Your other connected accounts stay as they are." in confirmation.text
+    deleted = await web.post("/settings/delete-connections", data={"account": chosen["id"]})
+    assert deleted.status_code == 303, deleted.text
+    [asked] = (await web.get("/api/v1/privacy/deletion-requests")).json()["items"]
+    assert asked["scope"] == "connections"
+    data = await web.get("/settings/data")
+    assert f'href="{deleted.headers["location"]}"' in data.text
+    assert kept["id"] in data.text  # still offered for deletion
+
+    async def only_the_chosen_gone() -> bool:
+        left = {a["id"] for a in (await web.get("/api/v1/accounts")).json()["items"] if a["status"] != "disconnected"}
+        return chosen["id"] not in left and kept["id"] in left
+    await wait_for(only_the_chosen_gone, timeout=30, message="the chosen account to be deleted, and only it")
