@@ -134,7 +134,8 @@ class PostCompleted(EventData):
     published: int
     failed: int
     cancelled: int
-    media_ids: list[uuid.UUID] = Field(default_factory=list)
+    media_ids: list[uuid.UUID] = Field(default_factory=list, description=(
+        "The library items the post used that no other post not yet final uses: their signed URLs can stop working."))
 
 
 EVENT_TYPES: dict[str, type[EventData]] = {

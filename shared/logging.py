@@ -20,11 +20,13 @@ _SECRET_IN_TEXT = re.compile(
     r"(?i)((?<![\w-])(?:access_token|refresh_token|client_secret|password|token|code|state|signed_request)=)"
     r"[^&\s\"',)]+"
     r"|(bearer\s+)[A-Za-z0-9._~+/=-]+"
+    # A signed media URL's token is the key to the file for a day.
+    r"|(/media/files/)[^/?#\s\"',)]+"
 )
 
 
 def redact_text(text: str) -> str:
-    return _SECRET_IN_TEXT.sub(lambda m: (m.group(1) or m.group(2)) + REDACTED, text)
+    return _SECRET_IN_TEXT.sub(lambda m: (m.group(1) or m.group(2) or m.group(3)) + REDACTED, text)
 
 
 def _redact(value: Any, key: str = "") -> Any:

@@ -59,6 +59,7 @@ class IdentityUnavailable(PostifysError):
     code = "service_unavailable"
     message = "Signing in is unavailable for a moment. Try again shortly."
 STATIC = Path(__file__).parent / "static"
+PAGE_UPLOAD_MAX_BYTES = 1024 ** 3 + 1024 * 1024
 # The last chunk of an upload answers once the media service has hashed and probed the whole file.
 UPLOAD_TIMEOUT = httpx.Timeout(300, connect=3)
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
@@ -150,8 +151,11 @@ def create_app(given: GatewaySettings | None = None) -> FastAPI:
 
     def max_body(method: str, path: str) -> int:
         """The services hold their own, smaller limits; this one lets Meta's batched webhooks (and uploads) through."""
-        uploads = streams_body(method, path) or (method == "POST" and path == UPLOAD_PAGE)
-        return UPLOAD_MAX_BYTES if uploads else 1024 * 1024
+        if streams_body(method, path):
+            return UPLOAD_MAX_BYTES
+        # The page's form is parsed here (its files spooled to disk) before the media service sees it: at most one
+        # video of the media service's default limit, so a few at once cannot fill the gateway's disk.
+        return PAGE_UPLOAD_MAX_BYTES if method == "POST" and path == UPLOAD_PAGE else 1024 * 1024
 
     app = create_http_app(title="Postifys", readiness=CachedReadiness(readiness), lifespan=lifespan, docs=False,
                           middleware=(Guard,), max_body=max_body, metrics=False)

@@ -104,6 +104,9 @@ def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
     first, last = match.groups()
     if not first and not last:
         return None
+    # Digits beyond any file's size stand for "past the end" (int() of thousands of digits is refused).
+    first = first if len(first) <= 19 else str(size)
+    last = last if len(last) <= 19 else str(size)
     if not first:
         start, stop = max(0, size - int(last)), size
     else:
@@ -262,7 +265,8 @@ def build_routers(service: MediaService) -> tuple[APIRouter, APIRouter, APIRoute
         if caller is None:
             raise Unauthorized("Name the post's owner.")
         row = await service.stored(caller.user_id, media_id)
-        await service.touch([row.id])
+        if not await service.touch([row.id]):
+            raise NotFound("No media with this id.", code="media_not_found")
         signed = service.signed_url(row.id, revoked_at=row.urls_revoked_at)
         return MediaItemOut(**as_item(row).model_dump(), url=signed.url, url_expires_at=signed.expires_at)
 

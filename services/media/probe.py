@@ -29,6 +29,8 @@ COLOUR_SPACES = {0: "gbr", 1: "bt709", 4: "fcc", 5: "bt470bg", 6: "smpte170m", 7
                  9: "bt2020nc", 10: "bt2020c", 14: "ictcp"}
 # The largest picture Pillow is asked to open: a decompression bomb is refused, not decoded.
 MAX_IMAGE_PIXELS = 100_000_000
+# Beyond 8K (and TikTok's 4096 px a side): a frame this big is decoded only to be refused.
+MAX_VIDEO_PIXELS = 8192 * 8192
 
 
 class Unreadable(Exception):
@@ -58,7 +60,10 @@ def probe_image(path: Path, size: int) -> MediaProbe | None:
                 return MediaProbe(kind="image", format=fmt, mime_type=IMAGE_MIME.get(fmt, f"image/{fmt}"),
                                   size_bytes=size, width=width, height=height, rotation=rotation,
                                   colour_space=image_colour_space(picture))
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        # Never handed on to FFmpeg, which would decode the whole picture.
+        raise Unreadable(f"a picture of more than {MAX_IMAGE_PIXELS:,} pixels") from None
+    except UnidentifiedImageError:
         return None
     except (OSError, SyntaxError, ValueError) as exc:
         raise Unreadable(f"a damaged image ({type(exc).__name__})") from None
@@ -114,6 +119,10 @@ def probe_video(path: Path, size: int) -> MediaProbe:
                 raise Unreadable("no picture in it")
             stream = container.streams.video[0]
             context = stream.codec_context
+            if container.format.name.endswith("_pipe") or container.format.name == "image2":
+                raise Unreadable("a picture that is no image Postifys takes")
+            if (context.width or 0) * (context.height or 0) > MAX_VIDEO_PIXELS:
+                raise Unreadable(f"a video of more than {MAX_VIDEO_PIXELS:,} pixels a frame")
             rotation = 0
             with contextlib.suppress(Exception):
                 first = next(container.decode(stream))

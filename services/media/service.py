@@ -292,12 +292,15 @@ class MediaService:
         files = await self.storage.delete_prefix(user_prefix(user_id))
         return {"media_items": items, "media_uploads": uploads, "media_files": files}
 
-    async def touch(self, media_ids: Collection[uuid.UUID]) -> None:
-        """A post uses these items now: retention keeps them for another `media_unused_days`."""
+    async def touch(self, media_ids: Collection[uuid.UUID]) -> int:
+        """A post uses these items now: retention keeps them for another `media_unused_days`. How many were still
+        there: one retention deleted meanwhile (it waits on retention's lock) is gone, and the post must hear so."""
         if not media_ids:
-            return
+            return 0
         async with self.runtime.transaction() as session:
-            await session.execute(sa.update(Item).where(Item.id.in_(media_ids)).values(last_used_at=self.now()))
+            touched = await session.execute(sa.update(Item).where(Item.id.in_(media_ids))
+                                            .values(last_used_at=self.now()))
+            return int(touched.rowcount or 0)  # type: ignore[attr-defined]
 
     async def revoke_urls(self, media_id: uuid.UUID, session: AsyncSession | None = None) -> None:
         """Every URL of the item signed until now stops working (a post using it is final); one signed later, for

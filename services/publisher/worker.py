@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.publisher import pipeline, rules
 from services.publisher.connector_client import AccountUnusable, ConnectorClient, ConnectorUnavailable
 from services.publisher.media_client import MediaClient, MediaMissing, MediaUnavailable
+from services.publisher.media_use import media_in_use
 from services.publisher.settings import PublisherSettings
 from services.publisher.tables import (
     AccountAuth,
@@ -485,7 +486,10 @@ async def complete_post_if_done(runtime: ServiceRuntime, session: AsyncSession, 
     media = await session.scalar(sa.select(Post.media).where(Post.id == post_id).with_for_update())
     statuses = (await session.scalars(sa.select(Target.status).where(Target.post_id == post_id))).all()
     if statuses and all(s in rules.FINAL for s in statuses):
+        library = rules.library_ids([rules.Media.from_stored(m) for m in media or []])
+        # An item another post still sends keeps its URLs working: the platform may fetch it later still.
+        shared = await media_in_use(session, library) if library else set()
         await runtime.outbox.add(session, PostCompleted(
             post_id=post_id, user_id=user_id, published=statuses.count(rules.PUBLISHED),
             failed=statuses.count(rules.FAILED), cancelled=statuses.count(rules.CANCELLED),
-            media_ids=rules.library_ids([rules.Media.from_stored(m) for m in media or []])))
+            media_ids=[m for m in library if m not in shared]))

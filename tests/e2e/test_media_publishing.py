@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
@@ -213,3 +214,30 @@ async def test_the_media_service_learns_which_files_a_post_not_yet_final_still_n
     assert cancelled.status_code == 200, cancelled.text
     answer = await internal(stack, "publisher", "/internal/media/in-use", ask, caller="media")
     assert answer.json() == {"in_use": []}
+
+
+async def test_a_file_another_unfinished_post_uses_keeps_its_urls_until_that_post_is_done(
+        poster: Member, stack: Stack, good_jpeg: bytes, db: asyncpg.Connection) -> None:
+    """A platform may fetch a URL well after it was given one (TikTok pulls, Meta's containers): one post
+    finishing must not break another still sending the same file."""
+
+    async def completions_seen() -> int:
+        return int(await db.fetchval("SELECT count(*) FROM media.inbox WHERE type = 'post.completed'"))
+    item = await upload(poster, "shared.jpg", good_jpeg)
+    chosen = [{"media_id": item["id"]}]
+    later = await poster.http.post("/api/v1/posts", json={
+        "caption": "Later on", "media": chosen, "targets": [{"account_id": poster.accounts["page"]}],
+        "scheduled_at": "2030-03-01T09:00:00Z"})
+    assert later.status_code == 201, later.text
+    seen = await completions_seen()
+    await published(poster, chosen, [{"account_id": poster.accounts["page"]}], "Right now")
+    [url] = entry(await publishes(stack, platform="facebook"), "Right now")["media_urls"]
+
+    async def heard() -> bool:
+        return await completions_seen() > seen
+    await wait_for(heard, message="the media service to hear that the first post is done")
+
+    async with httpx.AsyncClient() as platform:
+        assert (await platform.get(url)).status_code == 200
+        assert (await poster.http.post(f"/api/v1/posts/{later.json()['id']}/cancel")).status_code == 200
+        await stops_working(url)  # the last post using it is done

@@ -7,10 +7,11 @@ import uuid
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from services.media import tokens
 from services.media.api import RangeNotSatisfiable, byte_range
-from services.media.probe import Unreadable, probe
+from services.media.probe import Unreadable, probe, probe_video
 from tests.media_samples import image, not_media, video
 
 
@@ -69,6 +70,17 @@ class TestUnreadable:
         path.write_bytes(path.read_bytes()[:200])
         with pytest.raises(Unreadable):
             probe(path)
+
+    def test_a_picture_too_big_to_decode_is_refused_and_never_handed_to_ffmpeg(self, tmp_path: Path) -> None:
+        path = tmp_path / "bomb.png"
+        Image.new("1", (10_001, 10_001)).save(path)  # a few kilobytes that would decode to 100 million pixels
+        with pytest.raises(Unreadable, match="more than 100,000,000 pixels"):
+            probe(path)
+
+    def test_a_still_image_ffmpeg_could_open_is_no_video(self, tmp_path: Path) -> None:
+        path = image(tmp_path / "p.png", fmt="png")
+        with pytest.raises(Unreadable, match="no image Postifys takes"):
+            probe_video(path, path.stat().st_size)
 
 
 class TestTokens:
