@@ -77,7 +77,7 @@ def fitting_scale(size: tuple[int, int], longest: int, shortest: int | None = No
     return min(1.0, scale)
 
 
-def poster(source: Path, target: Path, at_seconds: float = POSTER_AT_SECONDS) -> Fixed:
+def poster_frame(source: Path, at_seconds: float = POSTER_AT_SECONDS) -> Image.Image:
     """The frame at `at_seconds` (or half way through a shorter video), turned as the player turns it."""
     try:
         with av.open(str(source), metadata_errors="ignore") as container:
@@ -92,8 +92,11 @@ def poster(source: Path, target: Path, at_seconds: float = POSTER_AT_SECONDS) ->
             clockwise = round(-(frame.rotation or 0)) % 360
     except (av.FFmpegError, OSError, ValueError, IndexError, StopIteration) as exc:
         raise Unfixable(f"no frame could be read ({type(exc).__name__})") from None
-    if clockwise:
-        picture = picture.rotate(-clockwise, expand=True)
+    return picture.rotate(-clockwise, expand=True) if clockwise else picture
+
+
+def poster(source: Path, target: Path, at_seconds: float = POSTER_AT_SECONDS) -> Fixed:
+    picture = poster_frame(source, at_seconds)
     _save_jpeg(picture.convert("RGB"), target)
     return Fixed(".jpg", *picture.size)
 

@@ -14,11 +14,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import av
 import sqlalchemy as sa
 import structlog
 from PIL import Image, ImageOps
 
+from services.media.fixes import Unfixable, poster_frame
 from services.media.probe import MAX_IMAGE_PIXELS
 from services.media.storage import ObjectMissing, Storage
 from services.media.tables import Item
@@ -30,8 +30,6 @@ log = structlog.get_logger()
 LONGEST_SIDE = 320
 QUALITY = 80
 SUFFIX = ".thumb.jpg"
-# Far enough into a video to be past a fade from black, not so far that a short clip has no frame there.
-POSTER_AT_SECONDS = 1.0
 
 
 class Unthumbnailable(Exception):
@@ -69,19 +67,9 @@ def _image(path: Path) -> Image.Image:
 
 def _poster(path: Path) -> Image.Image:
     try:
-        with av.open(str(path), metadata_errors="ignore") as container:
-            stream = container.streams.video[0]
-            duration = container.duration / av.time_base if container.duration else 0.0
-            at = min(POSTER_AT_SECONDS, duration / 2)
-            if at > 0 and stream.time_base:
-                container.seek(int(at / stream.time_base), stream=stream, any_frame=False, backward=True)
-            frame = next(container.decode(stream))
-            picture: Image.Image = frame.to_image()  # type: ignore[no-untyped-call]  # PyAV's stubs lack it
-            # Degrees clockwise the player turns it, as the probe reads it; Pillow turns counter-clockwise.
-            clockwise = round(-(frame.rotation or 0)) % 360
-            return picture.rotate(-clockwise, expand=True) if clockwise else picture
-    except (av.FFmpegError, OSError, ValueError, IndexError, StopIteration) as exc:
-        raise Unthumbnailable(f"video ({type(exc).__name__})") from None
+        return poster_frame(path)
+    except Unfixable as exc:
+        raise Unthumbnailable(f"video ({exc})") from None
 
 
 def _opaque(picture: Image.Image) -> Image.Image:
