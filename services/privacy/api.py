@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import uuid
 from collections.abc import Callable
 from datetime import datetime
@@ -11,12 +10,12 @@ from urllib.parse import parse_qs
 
 import httpx
 from fastapi import APIRouter, Path, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, model_validator
 
 from services.privacy.service import MetaCallback, PrivacyService
 from services.privacy.signed_request import InvalidSignedRequest
-from services.privacy.tables import DeletionRequest, DeletionStep
+from services.privacy.tables import DeletionRequest
 from shared.errors import ERROR_RESPONSES, BadRequest, NotFound, PostifysError, error_body
 from shared.http.callers import CallerDep
 from shared.internal import CLIENT_IP_HEADER, REQUEST_ID_HEADER, Caller
@@ -169,48 +168,11 @@ def build_routers(service: PrivacyService, http: Callable[[], httpx.AsyncClient]
 
     @public.get("/deletion/{code}", response_model=DeletionRequestOut)
     async def deletion_status(code: Annotated[str, Path(max_length=64)], request: Request) -> Response:
-        """The status of a deletion, for the person who asked or for Meta: HTML for browsers, JSON on request."""
+        """The status of a deletion, for the person who asked or for Meta (the gateway shows it to browsers as a page
+        of the web app)."""
         found = await service.by_code(code) if code.isalnum() else None
         if found is None:
             raise NotFound("No deletion request has this confirmation code.", code="deletion_request_not_found")
-        described = await describe(found)
-        if "text/html" in request.headers.get("accept", "") and request.query_params.get("format") != "json":
-            return HTMLResponse(render_status(described, await service.steps(found.id)))
-        return JSONResponse(described.model_dump(mode="json"))
+        return JSONResponse((await describe(found)).model_dump(mode="json"))
 
     return [api, public]
-
-
-SCOPE_WORDS = {"account": "the Postifys account and everything in it",
-               "connections": "connected social accounts and the data Postifys held about them"}
-SERVICE_WORDS = {"identity": "Profile, email address, password, sessions and sign-in history",
-                 "connector": "Connected accounts, their permissions and platform tokens (revoked at the platform "
-                              "where the platform allows it)",
-                 "publisher": "Posts, captions, media links, schedules and each platform's responses",
-                 "webhooks": "Notifications the platforms sent about those accounts",
-                 "media": "Uploaded images and videos, their thumbnails and unfinished uploads"}
-KEPT = {"account": "What stays: this record only — the confirmation code, what was asked, when, and each part's "
-                   "outcome. It holds no name, email address or platform id, and shows that the request was honoured.",
-        "connections": "What stays: the Postifys account itself, posts that also went to accounts you kept (without "
-                       "the deleted accounts' parts), and this record — the confirmation code, what was asked, when, "
-                       "and each part's outcome, with no platform id in it."}
-
-
-def render_status(request: DeletionRequestOut, steps: list[DeletionStep]) -> str:
-    done = request.status == "completed"
-    rows = "".join(
-        f"<tr><td>{html.escape(SERVICE_WORDS.get(s.service, s.service))}</td>"
-        f"<td>{'Deleted' if s.status == 'done' else 'In progress'}</td>"
-        f"<td>{html.escape(s.done_at.isoformat(timespec='seconds')) if s.done_at else ''}</td></tr>" for s in steps)
-    state = "Completed" if done else "In progress"
-    finished = f"<p>Finished: {html.escape(request.completed_at.isoformat(timespec='seconds'))}</p>" \
-        if request.completed_at else "<p>We are still working on it; this page updates as each part finishes.</p>"
-    return ("<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Postifys deletion status</title>"
-            "<link rel='stylesheet' href='/static/app.css'></head><body><main>"
-            f"<h1>Deletion request {html.escape(request.confirmation_code)}</h1>"
-            f"<p>Asked for: deletion of {html.escape(SCOPE_WORDS.get(request.scope, request.scope))}.</p>"
-            f"<p>Received: {html.escape(request.requested_at.isoformat(timespec='seconds'))}</p>"
-            f"<p><strong>Status: {state}</strong></p>{finished}"
-            f"<table><thead><tr><th>What</th><th>Status</th><th>When</th></tr></thead><tbody>{rows}</tbody></table>"
-            f"<p>{html.escape(KEPT.get(request.scope, KEPT['account']))}</p>"
-            "<p><a href='/privacy'>Privacy policy</a></p></main></body></html>")
