@@ -35,7 +35,7 @@ def field_value(page: str, name: str) -> str | None:
 
 
 def selected_zone(page: str) -> str | None:
-    found = re.search(r'<option value="([^"]+)" selected>', page)
+    found = re.search(r'id="timezone" name="timezone" list="timezone-zones" value="([^"]*)"', page)
     return found.group(1) if found else None
 
 

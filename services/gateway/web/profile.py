@@ -14,7 +14,8 @@ from fastapi.responses import Response
 from services.gateway.web.auth import EMAIL_FORMAT, UNAVAILABLE, field_errors, local_path, refused_status, text
 from services.gateway.web.context import Person, error_of, redirect, sign_in_first
 from services.gateway.web.deps import WebDeps
-from services.gateway.web.settings_pages import call, ok, settings_page
+from services.gateway.web.settings_pages import call, ok, refusal, settings_page
+from shared.validation import valid_zone
 
 # Legacy and POSIX aliases (`US/Eastern`, `Etc/GMT+5`, `posixrules`) are left out of the choice, not refused.
 ZONE_REGIONS = ("Africa", "America", "Antarctica", "Arctic", "Asia", "Atlantic", "Australia", "Europe", "Indian",
@@ -43,17 +44,23 @@ def offset(moment: datetime, zone: str) -> str:
     return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
+def zone_problem(zone: str) -> str:
+    if not zone:
+        return "Choose your time zone"
+    if not valid_zone(zone):
+        return (f"“{zone}” is not a time zone we know. Type a city's name, like Europe/Paris, and choose it "
+                "from the list.")
+    return ""
+
+
 def register(router: APIRouter, deps: WebDeps) -> None:
     async def profile_page(request: Request, person: Person, *, errors: dict[str, str] | None = None,
                            values: dict[str, str] | None = None, status_code: int = 200) -> Response:
         me = await call(deps, request, person, "GET", "identity", "/api/v1/me")
         pending = me.json().get("pending_email") if ok(me, 200) and me is not None else None
         values = {"name": person.name, "timezone": person.timezone, "new_email": "", **(values or {})}
-        chosen = values["timezone"]
-        choices = zone_choices(datetime.now(UTC).date())
-        known = any(chosen == name for _, zones in choices for name, _ in zones)
         return settings_page(request, "/settings", "profile.html", person, title="Profile", errors=errors or {},
-                             zones=choices if known else [("", [(chosen, chosen)]), *choices], values=values,
+                             zones=zone_choices(datetime.now(UTC).date()), values=values,
                              pending_email=pending, status_code=status_code)
 
     def refused(answer: Any) -> int:
@@ -74,7 +81,7 @@ def register(router: APIRouter, deps: WebDeps) -> None:
         form = await request.form()
         values = {"name": text(form, "name"), "timezone": text(form, "timezone")}
         errors = {k: v for k, v in {"name": "" if values["name"] else "Enter your name",
-                                    "timezone": "" if values["timezone"] else "Choose your time zone"}.items() if v}
+                                    "timezone": zone_problem(values["timezone"])}.items() if v}
         if errors:
             return await profile_page(request, person, errors=errors, values=values, status_code=422)
         answer = await call(deps, request, person, "PATCH", "identity", "/api/v1/me", body=values)
@@ -136,7 +143,8 @@ def register(router: APIRouter, deps: WebDeps) -> None:
         answer = await call(deps, request, person, "DELETE", "identity", "/api/v1/me/email/pending")
         if ok(answer, 204):
             return redirect("/settings", notice="email_change_cancelled")
-        return await profile_page(request, person, errors={"_service": UNAVAILABLE}, status_code=503)
+        errors, status = refusal(answer)
+        return await profile_page(request, person, errors=errors, status_code=status)
 
     @router.post("/settings/email/resend")
     async def resend_confirmation(request: Request) -> Response:

@@ -206,9 +206,12 @@ function improve(form) {
       $("[data-consent-branded]", consent).hidden = !brandedAny;
     }
     // TikTok: with the disclosure on, one of its choices must be made before posting.
-    publish.disabled = blocked;
+    // An unconfirmed email keeps it disabled whatever is chosen: the page explains it beside the form.
+    const locked = publish.hasAttribute("data-locked");
+    publish.disabled = blocked || locked;
     $("[data-commercial-blocked]").hidden = !blocked;
-    if (blocked) publish.setAttribute("aria-describedby", "commercial-blocked");
+    if (locked) publish.setAttribute("aria-describedby", "publish-locked");
+    else if (blocked) publish.setAttribute("aria-describedby", "commercial-blocked");
     else publish.removeAttribute("aria-describedby");
     const when = ($("[data-when]:checked") || {}).value || "now";
     publish.textContent = labels[when];
