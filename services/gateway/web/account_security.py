@@ -20,7 +20,7 @@ from services.gateway.web.auth import (
 )
 from services.gateway.web.context import Person, error_of, redirect, sign_in_first
 from services.gateway.web.deps import WebDeps
-from services.gateway.web.settings_pages import call, ok, settings_page
+from services.gateway.web.settings_pages import call, ok, refusal, settings_page
 
 HISTORY_PAGE = 10
 MAX_CURSOR = 200  # identity refuses longer ones
@@ -100,7 +100,8 @@ def register(router: APIRouter, deps: WebDeps) -> None:
         if ok(answer, 204, 404):
             # 404: it had ended already, which is what was asked.
             return redirect("/settings/security", notice="session_revoked")
-        return await security_page(request, person, errors={"_service": UNAVAILABLE}, status_code=503)
+        errors, status = refusal(answer)
+        return await security_page(request, person, errors=errors, status_code=status)
 
     @router.post("/settings/sessions/revoke-others")
     async def revoke_other_sessions(request: Request) -> Response:
@@ -110,4 +111,5 @@ def register(router: APIRouter, deps: WebDeps) -> None:
         answer = await call(deps, request, person, "POST", "identity", "/api/v1/auth/logout-others")
         if ok(answer, 200):
             return redirect("/settings/security", notice="others_signed_out")
-        return await security_page(request, person, errors={"_service": UNAVAILABLE}, status_code=503)
+        errors, status = refusal(answer)
+        return await security_page(request, person, errors=errors, status_code=status)

@@ -6,10 +6,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from services.gateway.web.auth import UNAVAILABLE
 from services.gateway.web.context import Person, redirect, sign_in_first
 from services.gateway.web.deps import WebDeps
-from services.gateway.web.settings_pages import call, ok, settings_page
+from services.gateway.web.settings_pages import call, ok, refusal, settings_page
 
 # (field, label, hint), in the order shown; identity's defaults apply until the person saves.
 CHOICES = (
@@ -48,4 +47,5 @@ def register(router: APIRouter, deps: WebDeps) -> None:
         answer = await call(deps, request, person, "PUT", "identity", "/api/v1/me/notifications", body=body)
         if ok(answer, 200):
             return redirect("/settings/notifications", notice="notifications_saved")
-        return await notifications_page(request, person, errors={"_service": UNAVAILABLE}, status_code=503)
+        errors, status = refusal(answer)
+        return await notifications_page(request, person, errors=errors, status_code=status)

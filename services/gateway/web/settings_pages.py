@@ -10,7 +10,8 @@ import httpx
 from fastapi import Request
 from fastapi.responses import Response
 
-from services.gateway.web.context import NOTICES, Person, page
+from services.gateway.web.auth import UNAVAILABLE, refused_status
+from services.gateway.web.context import NOTICES, Person, error_of, page
 from services.gateway.web.deps import WebDeps
 
 SECTIONS = (("/settings", "Profile"), ("/settings/security", "Security"),
@@ -38,6 +39,14 @@ async def call(deps: WebDeps, request: Request, person: Person, method: str, ser
 
 def ok(answer: httpx.Response | None, *statuses: int) -> bool:
     return answer is not None and answer.status_code in statuses
+
+
+def refusal(answer: httpx.Response | None) -> tuple[dict[str, str], int]:
+    """A refusal the form names no field for, as the sentence at its top and the status the page keeps: the
+    service's own words for a 4xx (a rate limit says how long to wait), "try again" when it is away or unwell."""
+    if answer is None or answer.status_code >= 500:
+        return {"_service": UNAVAILABLE}, 503
+    return {"_service": error_of(answer)["message"]}, refused_status(answer)
 
 
 def settings_page(request: Request, section: str, template: str, person: Person, *, title: str,
