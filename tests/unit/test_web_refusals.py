@@ -8,6 +8,7 @@ import uuid
 import httpx
 import pytest
 
+from services.gateway.web.library import UPLOAD_PAGE
 from tests.unit import test_web_unavailable as harness
 
 REFUSALS = (400, 401, 403, 404, 409, 413, 422, 429, 503)
@@ -37,6 +38,7 @@ FORMS = {
                                  "confirm": "yes"},
     f"/accounts/{SOME_ID}/disconnect": {"confirm": "yes"},
     "/compose": {"caption": "Bagels", "accounts": SOME_ID, "when": "now", "action": "publish"},
+    UPLOAD_PAGE: {"caption": "Bagels", "accounts": SOME_ID, "action": "upload"},
     f"/posts/{SOME_ID}/cancel": {},
     f"/posts/{SOME_ID}/targets/{SOME_ID}/retry": {},
 }
@@ -71,7 +73,8 @@ def refusing(status: int) -> httpx.MockTransport:
 def test_a_refused_form_is_a_sentence_in_the_layout(path: str, status: int, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(harness, "SERVICES", (*harness.SERVICES, "media"))  # the composer's library
     client = harness.site(refusing(status))
-    response = client.post(path, data=FORMS[path], follow_redirects=False)
+    files = {"file": ("bagels.jpg", b"\xff\xd8\xff\xe0" + bytes(64), "image/jpeg")} if path == UPLOAD_PAGE else None
+    response = client.post(path, data=FORMS[path], files=files, follow_redirects=False)
 
     assert response.status_code < 500 or response.status_code == 503, response.text[:400]
     if response.status_code in (302, 303):
