@@ -36,9 +36,11 @@ async def test_dropped_database_connections_cost_one_polite_refusal_and_then_not
         assert refused.json()["error"]["code"] in ("database_reconnecting", "service_unavailable")
     assert len(answers) <= 3  # one stale connection per pool, not one per request
 
-    # The consumers and the worker loop reconnect by themselves: a post still goes out, once.
+    # The consumers and the worker loop reconnect by themselves: a post still goes out, once. (Each service's
+    # first request after the drop may be the one refused; the post is asked for until it is created.)
     await drop_service_connections(db)
     post = await wait_for(lambda: created(poster), timeout=10, message="the post to be created")
+    await wait_for(answered, timeout=10, message="the publisher to answer again")
     [target] = (await settled(poster, post["id"]))["targets"]
     assert target["status"] == "published"
     assert len(await publishes(stack, platform="facebook")) == 1
