@@ -15,8 +15,9 @@ import structlog
 
 from services.media import thumbnails
 from services.media.publisher_client import InUse
+from services.media.service import abort_stored
 from services.media.settings import MediaSettings
-from services.media.storage import Partial, Storage
+from services.media.storage import Storage
 from services.media.tables import Item, Upload
 from shared.retention import BATCH_SIZE, PURGED
 from shared.runtime import ServiceRuntime, repeat
@@ -31,7 +32,9 @@ def unused_since(settings: MediaSettings, now: datetime) -> sa.ColumnElement[boo
 
 
 def abandoned_since(now: datetime) -> sa.ColumnElement[bool]:
-    return Upload.updated_at < now - ABANDONED_UPLOAD_AGE
+    """No progress for a day, and no chunk being written (a lease still live)."""
+    return sa.and_(Upload.updated_at < now - ABANDONED_UPLOAD_AGE,
+                   sa.or_(Upload.writing_until.is_(None), Upload.writing_until <= now))
 
 
 async def purge_media(runtime: ServiceRuntime, storage: Storage, settings: MediaSettings, now: datetime,
@@ -57,7 +60,7 @@ async def purge_media(runtime: ServiceRuntime, storage: Storage, settings: Media
             uploads = list(await session.scalars(sa.select(Upload).where(abandoned_since(now))
                                                  .limit(batch_size).with_for_update(skip_locked=True)))
             for upload in uploads:
-                await storage.abort(Partial(upload.storage_key, upload.offset, upload.storage_state))
+                await abort_stored(storage, upload)
                 await session.delete(upload)
         purged["media_items"] += len(items)
         purged["media_uploads"] += len(uploads)

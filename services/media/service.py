@@ -32,6 +32,13 @@ from shared.runtime import ServiceRuntime
 log = structlog.get_logger()
 
 COPY_CHUNK = 1024 * 1024
+# A writer renews its lease as the body arrives; one that stopped renewing (a crash) is taken over after this.
+LEASE_SECONDS = 120
+# A body with no byte for this long is cut off, what came kept: a slow client must not hold an upload forever.
+IDLE_SECONDS = 30
+UPLOAD_WAIT_SECONDS = 10
+UPLOAD_POLL_SECONDS = 0.1
+LOCK_NOT_AVAILABLE = "55P03"
 
 
 class UnreadableMedia(PostifysError):
@@ -44,6 +51,22 @@ class UrlExpired(PostifysError):
     status_code = 410
     code = "url_expired"
     message = "This media link has expired."
+
+
+class UploadStalled(PostifysError):
+    status_code = 408
+    code = "upload_stalled"
+    message = "The chunk stopped arriving; what came is kept. Resume from Upload-Offset."
+
+
+class LeaseLost(Exception):
+    """The upload being written is gone (erased, purged, given up) or another writer took it over."""
+
+
+@dataclass(frozen=True)
+class _Lease:
+    writer: uuid.UUID
+    row: Upload
 
 
 @dataclass(frozen=True)
@@ -78,11 +101,14 @@ async def _used_bytes(session: AsyncSession, user_id: uuid.UUID) -> int:
 
 class MediaService:
     def __init__(self, runtime: ServiceRuntime, settings: MediaSettings, storage: Storage,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, *, lease_seconds: float = LEASE_SECONDS,
+                 idle_seconds: float = IDLE_SECONDS) -> None:
         self.runtime = runtime
         self.settings = settings
         self.storage = storage
         self.clock = clock
+        self.lease_seconds = lease_seconds
+        self.idle_seconds = idle_seconds
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), UTC)
@@ -146,60 +172,143 @@ class MediaService:
         return row
 
     async def upload(self, user_id: uuid.UUID, upload_id: uuid.UUID) -> Upload:
-        """Waits for a chunk still being written to finish, so the offset it answers is the one to resume from."""
-        async with self.runtime.transaction() as session:
-            await session.execute(sa.text("SET LOCAL lock_timeout = '10s'"))
-            try:
+        """Waits for a chunk still being written to be recorded, so the offset it answers is the one to resume
+        from; one write at a time, with no connection held while it waits."""
+        waited_until = time.monotonic() + UPLOAD_WAIT_SECONDS
+        while True:
+            async with self.runtime.sessionmaker() as session:
                 row = await session.scalar(sa.select(Upload).where(Upload.id == upload_id,
-                                                                   Upload.user_id == user_id)
-                                           .with_for_update(read=True))
-            except DBAPIError:
-                raise Conflict("A chunk of this upload is still being written. Ask again shortly.",
-                               code="upload_busy", headers={"Retry-After": "1"}) from None
-        if row is None:
-            raise NotFound("No upload in progress with this id.", code="upload_not_found")
-        return row
+                                                                   Upload.user_id == user_id))
+            if row is None:
+                raise NotFound("No upload in progress with this id.", code="upload_not_found")
+            if not self._leased(row):
+                return row
+            if time.monotonic() > waited_until:
+                raise _busy("A chunk of this upload is still being written. Ask again shortly.")
+            await asyncio.sleep(UPLOAD_POLL_SECONDS)
+
+    def _leased(self, row: Upload) -> bool:
+        return row.writer is not None and row.writing_until is not None and row.writing_until > self.now()
 
     async def append(self, user_id: uuid.UUID, upload_id: uuid.UUID, offset: int, length: int | None,
                      chunks: AsyncIterable[bytes]) -> Upload | MediaItem:
-        """Adds one chunk at `offset`; the upload that reaches its size becomes a media item. The row stays locked
-        while the chunk streams in: one writer per upload, whichever process takes it."""
-        outcome: Upload | MediaItem
-        unreadable: UnreadableMedia | None = None
+        """Adds one chunk at `offset`; the upload that reaches its size becomes a media item. One writer per
+        upload, whichever process takes it: it holds the row's lease, not a transaction, while the body streams
+        in, and a body that stops arriving is cut off (what came is kept)."""
+        lease = await self._take_lease(user_id, upload_id, offset, length)
+        row = lease.row
+        stalled = False
+        if row.offset < row.size_bytes:
+            pieces = _Pieces(self, lease, _at_most(chunks, row.size_bytes - row.offset))
+            try:
+                partial = await self.storage.append(Partial(row.storage_key, row.offset, row.storage_state),
+                                                    pieces)
+            except BaseException:
+                await self._after_failed_write(lease)
+                raise
+            stalled = pieces.stalled
+            row = await self._record(lease, partial)
+        if row.offset < row.size_bytes:
+            if stalled:
+                raise UploadStalled(headers={"Upload-Offset": str(row.offset)})
+            return row
+        return await self._complete(_Lease(lease.writer, row))
+
+    async def _take_lease(self, user_id: uuid.UUID, upload_id: uuid.UUID, offset: int,
+                          length: int | None) -> _Lease:
         async with self.runtime.transaction() as session:
+            await session.execute(sa.text("SET LOCAL lock_timeout = '5s'"))
             try:
                 row = await session.scalar(sa.select(Upload).where(Upload.id == upload_id, Upload.user_id == user_id)
-                                           .with_for_update(nowait=True))
-            except DBAPIError:
-                raise Conflict("Another chunk of this upload is being written. Ask for its offset again shortly.",
-                               code="upload_busy", headers={"Retry-After": "1"}) from None
+                                           .with_for_update())
+            except DBAPIError as exc:
+                if _lock_not_available(exc):
+                    raise _busy("Another chunk of this upload is being written. Ask for its offset again "
+                                "shortly.") from None
+                raise
             if row is None:
                 raise NotFound("No upload in progress with this id.", code="upload_not_found")
+            if self._leased(row):
+                raise _busy("Another chunk of this upload is being written. Ask for its offset again shortly.")
             if offset != row.offset:
                 raise Conflict("The chunk does not start where the upload stands.", code="offset_mismatch",
                                details={"offset": row.offset}, headers={"Upload-Offset": str(row.offset)})
-            room = row.size_bytes - row.offset
-            if length is not None and length > room:
+            if length is not None and length > row.size_bytes - row.offset:
                 raise TooLarge("The chunk goes past the upload's announced size.", code="upload_too_long",
                                details={"offset": row.offset, "size": row.size_bytes})
-            partial = await self.storage.append(Partial(row.storage_key, row.offset, row.storage_state),
-                                                _at_most(chunks, room))
-            row.offset, row.storage_state, row.updated_at = partial.offset, partial.state, self.now()
-            outcome = row
-            if partial.offset == row.size_bytes:
-                await self.storage.complete(partial)
-                try:
-                    outcome = await self._finish(session, row)
-                except UnreadableMedia as exc:
-                    unreadable = exc
-                    await self.storage.delete(row.storage_key)
-                    await session.delete(row)
-        if unreadable is not None:
-            log.info("Upload refused as unreadable", upload_id=str(upload_id), reason=unreadable.details)
-            raise unreadable
-        return outcome
+            row.writer, row.writing_until = uuid.uuid4(), self._lease_end()
+        return _Lease(row.writer, row)
 
-    async def _finish(self, session: AsyncSession, upload: Upload) -> MediaItem:
+    def _lease_end(self) -> datetime:
+        return datetime.fromtimestamp(self.clock() + self.lease_seconds, UTC)
+
+    async def _renew(self, lease: _Lease) -> None:
+        async with self.runtime.transaction() as session:
+            renewed = await session.execute(sa.update(Upload).where(Upload.id == lease.row.id,
+                                                                    Upload.writer == lease.writer)
+                                            .values(writing_until=self._lease_end()))
+        if not renewed.rowcount:  # type: ignore[attr-defined]
+            raise LeaseLost()
+
+    async def _after_failed_write(self, lease: _Lease) -> None:
+        """Releases the lease; an upload erased or given up meanwhile loses what the write stored (S3 tails the
+        erasure's sweep may have missed), and the writer hears it is gone rather than why the write failed."""
+        async with self.runtime.transaction() as session:
+            row = await session.scalar(sa.select(Upload).where(Upload.id == lease.row.id).with_for_update())
+            if row is not None:
+                if row.writer == lease.writer:
+                    row.writer, row.writing_until = None, None
+                return
+        await abort_stored(self.storage, lease.row)
+        raise NotFound("No upload in progress with this id.", code="upload_not_found")
+
+    async def _release(self, lease: _Lease) -> None:
+        async with self.runtime.transaction() as session:
+            await session.execute(sa.update(Upload).where(Upload.id == lease.row.id, Upload.writer == lease.writer)
+                                  .values(writer=None, writing_until=None))
+
+    async def _record(self, lease: _Lease, partial: Partial) -> Upload:
+        """The new offset, if the upload is still this writer's. One erased, purged or given up meanwhile loses
+        what this chunk stored; one another writer took over keeps the partial, now the other's."""
+        async with self.runtime.transaction() as session:
+            row = await session.scalar(sa.select(Upload).where(Upload.id == lease.row.id).with_for_update())
+            if row is not None and row.writer == lease.writer:
+                row.offset, row.storage_state, row.updated_at = partial.offset, partial.state, self.now()
+                if row.offset < row.size_bytes:
+                    row.writer, row.writing_until = None, None
+                return row
+        if row is None:
+            await abort_stored(self.storage, lease.row)
+            raise NotFound("No upload in progress with this id.", code="upload_not_found")
+        raise _busy("Another request took this upload over. Ask for its offset again.")
+
+    async def _complete(self, lease: _Lease) -> MediaItem:
+        """Idempotent: a finish that failed after the storage completed the object (the partial is gone) goes on
+        from the object, when the next chunk request (an empty one at the full size) comes."""
+        upload = lease.row
+        try:
+            if await self.storage.size(upload.storage_key) != upload.size_bytes:
+                await self.storage.complete(Partial(upload.storage_key, upload.offset, upload.storage_state))
+            return await self._finish(lease)
+        except (UnreadableMedia, TooLarge) as exc:
+            await self._discard(upload)
+            log.info("Upload refused", upload_id=str(upload.id), code=exc.code, reason=exc.details)
+            raise
+        except BaseException:
+            await self._release(lease)
+            raise
+
+    async def _discard(self, upload: Upload) -> None:
+        await self._delete_objects(upload.storage_key)
+        async with self.runtime.transaction() as session:
+            await session.execute(sa.delete(Upload).where(Upload.id == upload.id))
+
+    async def _delete_objects(self, key: str) -> None:
+        await self.storage.delete(key)
+        await self.storage.delete(thumbnails.key_of(key))
+
+    async def _finish(self, lease: _Lease) -> MediaItem:
+        upload = lease.row
         local = self.storage.local_path(upload.storage_key)
         with tempfile.TemporaryDirectory(prefix="postifys-media-") as folder:
             if local is not None:
@@ -208,22 +317,35 @@ class MediaService:
                 local = Path(folder) / "upload"
                 _, digest = await _spool(self.storage.read(upload.storage_key), local, upload.size_bytes)
             found = await _probe(local)
+            limit = self.limit_for(found.kind)
+            if upload.size_bytes > limit:
+                raise TooLarge(f"This file is a {found.kind}, and a {found.kind} may be {limit // (1024 * 1024)} "
+                               "MB at most.", code="file_too_large", details={"max_bytes": limit})
             await thumbnails.store(self.storage, upload.storage_key, local, found.kind)
-        row = Item(id=upload.id, user_id=upload.user_id, name=upload.name, kind=found.kind,
-                   size_bytes=upload.size_bytes, sha256=digest, storage_key=upload.storage_key,
-                   probe=found.model_dump(mode="json"), created_at=self.now())
-        session.add(row)
-        await session.delete(upload)
-        log.info("Media stored", media_id=str(row.id), kind=found.kind, size_bytes=row.size_bytes)
-        return as_item(row)
+        async with self.runtime.transaction() as session:
+            row = await session.scalar(sa.select(Upload).where(Upload.id == upload.id).with_for_update())
+            if row is None:
+                done = await session.get(Item, upload.id)
+                if done is not None:  # another request finished it meanwhile
+                    return as_item(done)
+                await self._delete_objects(upload.storage_key)
+                raise NotFound("No upload in progress with this id.", code="upload_not_found")
+            item = Item(id=upload.id, user_id=upload.user_id, name=upload.name, kind=found.kind,
+                        size_bytes=upload.size_bytes, sha256=digest, storage_key=upload.storage_key,
+                        probe=found.model_dump(mode="json"), created_at=self.now())
+            session.add(item)
+            await session.delete(row)
+        log.info("Media stored", media_id=str(item.id), kind=found.kind, size_bytes=item.size_bytes)
+        return as_item(item)
 
     async def abort_upload(self, user_id: uuid.UUID, upload_id: uuid.UUID) -> None:
+        """A chunk still being written notices its upload is gone when it ends, and deletes what it stored."""
         async with self.runtime.transaction() as session:
             row = await session.scalar(sa.select(Upload).where(Upload.id == upload_id, Upload.user_id == user_id)
                                        .with_for_update())
             if row is None:
                 raise NotFound("No upload in progress with this id.", code="upload_not_found")
-            await self.storage.abort(Partial(row.storage_key, row.offset, row.storage_state))
+            await abort_stored(self.storage, row)
             await session.delete(row)
 
     # The library
@@ -284,8 +406,9 @@ class MediaService:
 
     async def erase_user(self, session: AsyncSession, user_id: uuid.UUID) -> dict[str, int]:
         """Every row and stored object of a person, unfinished uploads included (the deletion saga's step), in the
-        caller's transaction. Uploads go first: that waits out a chunk being written, whose last one may still add
-        an item; the quota lock waits out an image or an upload being started."""
+        caller's transaction. A chunk still being written is not waited for: it finds its upload gone when it ends
+        and deletes what it stored (a last chunk adds no item then); the quota lock waits out an image or an upload
+        being started."""
         await _lock_user(session, user_id)
         uploads = await delete_rows(session, sa.delete(Upload).where(Upload.user_id == user_id))
         items = await delete_rows(session, sa.delete(Item).where(Item.user_id == user_id))
@@ -349,6 +472,53 @@ class MediaService:
         if row.urls_revoked_at is not None and signed_at <= row.urls_revoked_at.timestamp():
             raise UrlExpired("This media link no longer works.")
         return row
+
+
+def _busy(message: str) -> Conflict:
+    return Conflict(message, code="upload_busy", headers={"Retry-After": "1"})
+
+
+def _lock_not_available(exc: DBAPIError) -> bool:
+    """Only a lock another holds is "busy"; a lost connection or any other failure is not."""
+    return getattr(exc.orig, "sqlstate", None) == LOCK_NOT_AVAILABLE
+
+
+async def abort_stored(storage: Storage, upload: Upload) -> None:
+    """What an unfinished upload stored: its partial, and the object (and thumbnail) of a finish that failed
+    after the storage completed it."""
+    await storage.abort(Partial(upload.storage_key, upload.offset, upload.storage_state))
+    await storage.delete(upload.storage_key)
+    await storage.delete(thumbnails.key_of(upload.storage_key))
+
+
+class _Pieces:
+    """A chunk's body as the storage takes it: cut off after `idle_seconds` without a byte (`stalled` then), and
+    renewing the writer's lease as it goes, so a writer whose upload was erased or taken over stops writing."""
+
+    def __init__(self, service: MediaService, lease: _Lease, chunks: AsyncIterable[bytes]) -> None:
+        self.service = service
+        self.lease = lease
+        self.chunks = aiter(chunks)
+        self.stalled = False
+        self.renewed_at = service.clock()
+
+    def __aiter__(self) -> _Pieces:
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self.stalled:
+            raise StopAsyncIteration
+        try:
+            async with asyncio.timeout(self.service.idle_seconds):
+                piece = await anext(self.chunks)
+        except TimeoutError:
+            self.stalled = True
+            log.info("Upload chunk stalled", upload_id=str(self.lease.row.id))
+            raise StopAsyncIteration from None
+        if self.service.clock() - self.renewed_at > self.service.lease_seconds / 4:
+            await self.service._renew(self.lease)
+            self.renewed_at = self.service.clock()
+        return piece
 
 
 def _check_fixable(fix: fixes.Fix, found: MediaProbe, max_side: int, max_short_side: int | None) -> None:

@@ -57,3 +57,7 @@ class Upload(Base):
     storage_state: Mapped[dict[str, Any]] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(sa.TIMESTAMP(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(sa.TIMESTAMP(timezone=True))
+    # The lease of the request writing a chunk, taken and released in short transactions (none stays open while
+    # the body streams in); one past `writing_until` belongs to a writer that died, and the next may take it over.
+    writer: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    writing_until: Mapped[datetime | None] = mapped_column(sa.TIMESTAMP(timezone=True))

@@ -150,7 +150,7 @@ def needs_upload(job: Job) -> bool:
 
 def from_library(job: Job) -> bool:
     """A TikTok video of the person's library: sent by FILE_UPLOAD straight from storage, never downloaded."""
-    return len(job.media) == 1 and job.media[0].media_id is not None
+    return len(job.media) == 1 and job.media[0].media_id is not None and job.media[0].type == "video"
 
 
 async def reserve_download(job: Job) -> Wait | None:
