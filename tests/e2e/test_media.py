@@ -8,19 +8,17 @@ from __future__ import annotations
 import hashlib
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
-import aioboto3
 import httpx
 import pytest
 
 from services.media import tokens
 from services.media.settings import development_signing_key
-from tests.media_samples import image_bytes, not_media, sha256_of, video
-from tests.s3_server import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, moto_server, s3_storage_environment
-from tests.support import Stack, restart_with, sign_in, sign_up
+from tests.e2e.media_support import stored_sha256
+from tests.media_samples import image_bytes, not_media, video
+from tests.support import Stack, sign_in, sign_up
 
 MEDIA = "/api/v1/media"
 UPLOADS = "/api/v1/media/uploads"
@@ -29,27 +27,6 @@ CHUNK = 256 * 1024
 
 class Dropped(Exception):
     """The client's connection going away in the middle of a chunk."""
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    with moto_server() as endpoint:
-        yield endpoint
-
-
-@pytest.fixture(scope="module", params=["file", "s3"])
-async def backend(request: pytest.FixtureRequest, stack: Stack) -> AsyncIterator[dict[str, str]]:
-    """The media service's storage settings for this round; S3 restarts it against a bucket of its own."""
-    if request.param == "file":
-        yield {"POSTIFYS_MEDIA_STORAGE_URL": stack.env["POSTIFYS_MEDIA_STORAGE_URL"]}
-        return
-    env = await s3_storage_environment(request.getfixturevalue("s3_endpoint"))
-    before = {name: stack.env.get(name) for name in env}
-    restart_with(stack, "media", dict(env))
-    try:
-        yield env
-    finally:
-        restart_with(stack, "media", before)
 
 
 @pytest.fixture(scope="module")
@@ -63,26 +40,6 @@ async def signed_in(client: httpx.AsyncClient, stack: Stack) -> dict[str, str]:
     user = await sign_up(client, stack)
     assert (await sign_in(client, user)).status_code == 200
     return user
-
-
-async def stored_sha256(backend: dict[str, str], key: str) -> str | None:
-    """The hash of the object as the storage holds it (None when it holds none)."""
-    url = backend["POSTIFYS_MEDIA_STORAGE_URL"]
-    if url.startswith("file://"):
-        path = Path(unquote(urlsplit(url).path)) / key
-        return sha256_of(path) if path.exists() else None
-    bucket, _, prefix = url.removeprefix("s3://").partition("/")
-    session = aioboto3.Session(aws_access_key_id=ACCESS_KEY_ID, aws_secret_access_key=SECRET_ACCESS_KEY,
-                               region_name=REGION)
-    async with session.client("s3", endpoint_url=backend["POSTIFYS_MEDIA_S3_ENDPOINT_URL"]) as s3:
-        try:
-            answer = await s3.get_object(Bucket=bucket, Key=f"{prefix}/{key}")
-        except s3.exceptions.NoSuchKey:
-            return None
-        digest = hashlib.sha256()
-        async for chunk in answer["Body"].iter_chunks(CHUNK):
-            digest.update(chunk)
-        return digest.hexdigest()
 
 
 async def offset_of(client: httpx.AsyncClient, location: str) -> int:

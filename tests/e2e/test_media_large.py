@@ -6,16 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
 
 from deploy.system import resident_memory_kib
-from tests.e2e.media_support import UPLOAD_CHUNK_HEADERS, storage_backend, stored_sha256
+from tests.e2e.media_support import UPLOAD_CHUNK_HEADERS, stored_sha256
 from tests.media_samples import image_bytes, mp4, write_sparse
-from tests.s3_server import moto_server
 from tests.support import Stack, sign_in, sign_up
 
 SIZE = 200 * 1024 * 1024
@@ -26,19 +25,6 @@ MEMORY_GROWTH_KIB = 64 * 1024
 
 class Dropped(Exception):
     """The client's connection going away in the middle of a chunk."""
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    with moto_server() as endpoint:
-        yield endpoint
-
-
-@pytest.fixture(scope="module", params=["file", "s3"])
-async def backend(request: pytest.FixtureRequest, stack: Stack) -> AsyncIterator[dict[str, str]]:
-    endpoint = request.getfixturevalue("s3_endpoint") if request.param == "s3" else None
-    async with storage_backend(stack, request.param, endpoint) as env:
-        yield env
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,28 +22,14 @@ from services.media.retention import purge_media
 from services.media.service import MediaService
 from services.media.settings import MediaSettings
 from services.media.storage import FileStorage
-from tests.e2e.media_support import UPLOAD_CHUNK_HEADERS, objects_under, storage_backend
+from tests.e2e.media_support import UPLOAD_CHUNK_HEADERS, objects_under
 from tests.media_samples import image_bytes, mp4
-from tests.s3_server import moto_server
 from tests.support import STRONG_PASSWORD, Stack, runtime_for, sign_in, sign_up, wait_for
 
 MEDIA = "/api/v1/media"
 UPLOADS = "/api/v1/media/uploads"
 # More than one S3 part (8 MiB), so an unfinished upload holds a multipart upload as well as its tail object.
 UNFINISHED_BYTES = 9_000_000
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    with moto_server() as endpoint:
-        yield endpoint
-
-
-@pytest.fixture(scope="module", params=["file", "s3"])
-async def backend(request: pytest.FixtureRequest, stack: Stack) -> AsyncIterator[dict[str, str]]:
-    endpoint = request.getfixturevalue("s3_endpoint") if request.param == "s3" else None
-    async with storage_backend(stack, request.param, endpoint) as env:
-        yield env
 
 
 async def signed_in(client: httpx.AsyncClient, stack: Stack) -> dict[str, Any]:
